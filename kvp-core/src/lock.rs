@@ -1,0 +1,214 @@
+//! The two lock families every pool operation takes.
+//!
+//! cloud-init locks pools with `flock(2)`; hv_kvp_daemon with a classic
+//! POSIX `fcntl` record lock. On Linux the two families do not see each
+//! other, so we take both: `flock` first, then an OFD lock (`F_OFD_SETLKW`),
+//! which does conflict with the daemon's POSIX lock in both directions. Both
+//! belong to the open file description, so every operation opens its own
+//! descriptor: threads of one process, and a parent and its forked child,
+//! then exclude each other too.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// Shared for reading, exclusive for writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockKind {
+    Shared,
+    Exclusive,
+}
+
+/// A descriptor holding both locks, released in reverse order on drop, on
+/// every path including errors and panics.
+pub(crate) struct PoolLock {
+    file: File,
+    ofd_held: bool,
+}
+
+impl PoolLock {
+    /// Takes flock, then the OFD lock. `timeout` bounds the whole wait; on
+    /// expiry nothing is held and [`Error::LockTimeout`] is returned.
+    pub(crate) fn acquire(
+        file: File,
+        path: &Path,
+        kind: LockKind,
+        timeout: Option<Duration>,
+    ) -> Result<PoolLock> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let timed_out = || Error::LockTimeout {
+            path: path.to_path_buf(),
+            timeout: timeout.unwrap_or_default(),
+        };
+        let (flock_op, ofd_type) = match kind {
+            LockKind::Shared => (libc::LOCK_SH, libc::F_RDLCK),
+            LockKind::Exclusive => (libc::LOCK_EX, libc::F_WRLCK),
+        };
+        if !wait_for(deadline, |blocking| flock(&file, flock_op, blocking))
+            .map_err(Error::io("lock (flock)", path))?
+        {
+            return Err(timed_out());
+        }
+        // From here on, dropping `lock` releases the flock we hold.
+        let mut lock = PoolLock {
+            file,
+            ofd_held: false,
+        };
+        if !wait_for(deadline, |blocking| {
+            ofd_lock(&lock.file, ofd_type, blocking)
+        })
+        .map_err(Error::io("lock (fcntl F_OFD_SETLKW)", path))?
+        {
+            return Err(timed_out());
+        }
+        lock.ofd_held = true;
+        Ok(lock)
+    }
+
+    /// The locked descriptor.
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+}
+
+impl Drop for PoolLock {
+    fn drop(&mut self) {
+        // Errors cannot be reported from drop; closing the descriptor, which
+        // follows, releases both locks in any case.
+        if self.ofd_held {
+            let _ = ofd_lock(&self.file, libc::F_UNLCK, false);
+        }
+        let _ = flock(&self.file, libc::LOCK_UN, false);
+    }
+}
+
+/// Runs `try_lock` blocking when there is no deadline, or in non-blocking
+/// attempts with a growing sleep until the deadline. `Ok(false)` means the
+/// deadline passed.
+fn wait_for(
+    deadline: Option<Instant>,
+    mut try_lock: impl FnMut(bool) -> io::Result<bool>,
+) -> io::Result<bool> {
+    let Some(deadline) = deadline else {
+        return try_lock(true);
+    };
+    let mut pause = Duration::from_micros(50);
+    loop {
+        if try_lock(false)? {
+            return Ok(true);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}
+
+/// `Ok(true)` when taken, `Ok(false)` when a non-blocking attempt found it held.
+fn flock(file: &File, operation: libc::c_int, blocking: bool) -> io::Result<bool> {
+    let operation = if blocking || operation == libc::LOCK_UN {
+        operation
+    } else {
+        operation | libc::LOCK_NB
+    };
+    loop {
+        // SAFETY: flock only reads its integer arguments; the descriptor is
+        // owned by `file`, which outlives the call.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) if !blocking => return Ok(false),
+            _ => return Err(err),
+        }
+    }
+}
+
+fn whole_file(lock_type: libc::c_int) -> libc::flock {
+    // SAFETY: `flock` is a plain C struct of integers; all-zero is valid and
+    // means "from offset 0, length 0 = to the end, pid 0" as OFD locks require.
+    let mut region: libc::flock = unsafe { std::mem::zeroed() };
+    // The libc field types differ between targets; the constants always fit.
+    region.l_type = lock_type as libc::c_short;
+    region.l_whence = libc::SEEK_SET as libc::c_short;
+    region
+}
+
+fn ofd_lock(file: &File, lock_type: libc::c_int, blocking: bool) -> io::Result<bool> {
+    let command = if blocking {
+        libc::F_OFD_SETLKW
+    } else {
+        libc::F_OFD_SETLK
+    };
+    let region = whole_file(lock_type);
+    loop {
+        // SAFETY: `region` is a valid, initialised flock struct that lives
+        // across the call; the descriptor is owned by `file`.
+        let rc = unsafe { libc::fcntl(file.as_raw_fd(), command, &region) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EAGAIN | libc::EACCES) if !blocking => return Ok(false),
+            _ => return Err(err),
+        }
+    }
+}
+
+/// Who holds a lock on a pool file right now, as far as one probe can tell.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LockProbe {
+    /// An fcntl lock (POSIX, as the daemon takes, or OFD, as this library
+    /// takes) that would block a writer.
+    pub fcntl: Option<FcntlHolder>,
+    /// Whether some other descriptor holds a `flock` (as cloud-init takes).
+    pub flock_held: bool,
+}
+
+/// One conflicting fcntl lock, as `F_OFD_GETLK` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FcntlHolder {
+    /// Whether it is a write (exclusive) lock rather than a read lock.
+    pub exclusive: bool,
+    /// The holder's pid for a classic POSIX lock; `None` for an OFD lock,
+    /// which belongs to no process.
+    pub pid: Option<i32>,
+}
+
+/// Reports who holds locks on the file at `path` without waiting. Briefly
+/// takes and drops a non-blocking flock to learn whether one is held.
+pub fn probe(path: &Path) -> Result<LockProbe> {
+    let file = File::open(path).map_err(Error::io("open", path))?;
+    let mut region = whole_file(libc::F_WRLCK);
+    // SAFETY: `region` is a valid flock struct that F_OFD_GETLK fills in.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut region) };
+    if rc != 0 {
+        return Err(Error::io("lock probe (F_OFD_GETLK)", path)(
+            io::Error::last_os_error(),
+        ));
+    }
+    let fcntl = (i32::from(region.l_type) != libc::F_UNLCK).then(|| FcntlHolder {
+        exclusive: i32::from(region.l_type) == libc::F_WRLCK,
+        pid: (region.l_pid > 0).then_some(region.l_pid),
+    });
+    let flock_free =
+        flock(&file, libc::LOCK_EX, false).map_err(Error::io("lock probe (flock)", path))?;
+    if flock_free {
+        flock(&file, libc::LOCK_UN, false).map_err(Error::io("unlock", path))?;
+    }
+    Ok(LockProbe {
+        fcntl,
+        flock_held: !flock_free,
+    })
+}

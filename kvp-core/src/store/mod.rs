@@ -1,0 +1,211 @@
+//! The [`KvpStore`] trait and its two stores: [`FileStore`] on a pool file
+//! and [`MemoryStore`] in memory.
+
+mod file;
+pub(crate) mod medium;
+mod memory;
+mod ops;
+mod options;
+
+use std::collections::BTreeMap;
+
+pub use file::FileStore;
+pub use memory::MemoryStore;
+pub use options::{BootTime, Options, DEFAULT_CREATE_MODE};
+
+use crate::error::{Error, Result};
+use crate::limits::{PoolMode, MAX_UNIQUE_KEYS};
+use crate::record::{self, RawRecord, Record, RECORD_SIZE};
+use medium::Backend;
+
+/// The operations on a KVP pool, shared by [`FileStore`] and
+/// [`MemoryStore`]; the semantics are those of docs/kvp.md.
+///
+/// Writes validate their input against the store's [`PoolMode`] before they
+/// take a lock, and an invalid batch writes nothing. Reads and deletes
+/// accept any key. Text reads replace invalid UTF-8 with U+FFFD; the `_raw`
+/// reads give exact bytes.
+///
+/// ```
+/// use kvp_core::{KvpStore, MemoryStore};
+///
+/// let pool = MemoryStore::new();
+/// pool.insert("a", "1")?;
+/// pool.append("b", "2")?;
+/// pool.append("a", "3")?; // duplicates are kept by append...
+/// assert_eq!(pool.read("a")?.as_deref(), Some("3")); // ...and the last wins
+/// pool.insert("a", "4")?; // insert leaves exactly one, in the first's place
+/// let keys: Vec<_> = pool.records()?.into_iter().map(|r| r.key).collect();
+/// assert_eq!(keys, ["a", "b"]);
+/// assert_eq!(pool.delete("a")?, 1);
+/// # Ok::<(), kvp_core::Error>(())
+/// ```
+///
+/// The trait is sealed: it is implemented by this crate's stores only.
+pub trait KvpStore: Backend {
+    /// The limits this store enforces on writes.
+    fn mode(&self) -> PoolMode {
+        self.options().mode
+    }
+
+    /// Upsert. Afterwards exactly one record holds `key`: the first former
+    /// match, with only its value field rewritten in place. Later duplicates
+    /// are removed and other records keep their order. A new key when the
+    /// pool holds [`MAX_UNIQUE_KEYS`] unique keys fails with
+    /// [`Error::UniqueKeyLimit`].
+    fn insert(&self, key: &str, value: &str) -> Result<()> {
+        self.mode().check(key, value)?;
+        let mut pool = self.begin_write()?;
+        ops::insert(&mut *pool, key.as_bytes(), value.as_bytes())?;
+        pool.commit()
+    }
+
+    /// Adds one record at the end. Duplicates are kept; there is no cap.
+    fn append(&self, key: &str, value: &str) -> Result<()> {
+        self.append_many(&[(key, value)])
+    }
+
+    /// Adds records at the end under one lock, so they stay adjacent. All
+    /// are validated first; if one is invalid, none is written.
+    fn append_many(&self, entries: &[(&str, &str)]) -> Result<()> {
+        let slots = encode_checked(self.mode(), entries)?;
+        let mut pool = self.begin_write()?;
+        ops::append_encoded(&mut *pool, &slots)?;
+        pool.commit()
+    }
+
+    /// Replaces the whole pool with `entries`, in order, in place. The batch
+    /// is validated entirely first, including the unique-key cap; nothing is
+    /// written if any record is invalid.
+    fn load(&self, entries: &[(&str, &str)]) -> Result<()> {
+        let slots = encode_checked(self.mode(), entries)?;
+        let unique: std::collections::HashSet<&str> = entries.iter().map(|(k, _)| *k).collect();
+        if unique.len() > MAX_UNIQUE_KEYS {
+            return Err(Error::UniqueKeyLimit {
+                limit: MAX_UNIQUE_KEYS,
+            });
+        }
+        let mut pool = self.begin_write()?;
+        ops::replace_all(&mut *pool, &slots)?;
+        pool.commit()
+    }
+
+    /// The value of the last record holding `key`, or `None`.
+    fn read(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .read_raw(key.as_bytes())?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// The exact value bytes of the last record holding `key`.
+    fn read_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        ops::read(&*self.begin_read()?, key)
+    }
+
+    /// Removes every record holding `key`; the rest keep their order.
+    /// Returns how many records were removed.
+    fn delete(&self, key: &str) -> Result<usize> {
+        self.delete_many(&[key])
+    }
+
+    /// Removes every record holding any of `keys`, in one pass.
+    fn delete_many(&self, keys: &[&str]) -> Result<usize> {
+        let mut pool = self.begin_write()?;
+        let removed = ops::delete_where(&mut *pool, |field| {
+            keys.iter()
+                .any(|key| record::key_field_matches(field, key.as_bytes()))
+        })?;
+        pool.commit()?;
+        Ok(removed)
+    }
+
+    /// Removes every record, keeping the file.
+    fn clear(&self) -> Result<()> {
+        let mut pool = self.begin_write()?;
+        ops::replace_all(&mut *pool, &[])?;
+        pool.commit()
+    }
+
+    /// Every key with the value of its last record.
+    fn entries(&self) -> Result<BTreeMap<String, String>> {
+        Ok(self
+            .records()?
+            .into_iter()
+            .map(|r| (r.key, r.value))
+            .collect())
+    }
+
+    /// Every record in file order, duplicates kept, as text.
+    fn records(&self) -> Result<Vec<Record>> {
+        Ok(self
+            .raw_records()?
+            .iter()
+            .map(RawRecord::to_record)
+            .collect())
+    }
+
+    /// Every record in file order, as exact bytes.
+    fn raw_records(&self) -> Result<Vec<RawRecord>> {
+        ops::raw_records(&*self.begin_read()?)
+    }
+
+    /// Whole records in the pool (a partial trailing record is not counted).
+    fn len(&self) -> Result<usize> {
+        let count = ops::record_count(&*self.begin_read()?)?;
+        Ok(usize::try_from(count).unwrap_or(usize::MAX))
+    }
+
+    /// Whether the pool holds no whole record.
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Distinct keys in the pool.
+    fn unique_keys(&self) -> Result<usize> {
+        ops::unique_keys(&*self.begin_read()?)
+    }
+
+    /// Whether the pool was last written no later than boot, so it holds a
+    /// former boot's data. A missing pool is not stale.
+    fn is_stale(&self) -> Result<bool> {
+        ops::is_stale(&*self.begin_read()?, self.options().boot_time.resolve())
+    }
+
+    /// Empties the pool if it is stale, with the check and the truncation
+    /// under one exclusive lock. Returns whether it was cleared.
+    fn clear_if_stale(&self) -> Result<bool> {
+        let boot = self.options().boot_time.resolve();
+        let mut pool = self.begin_write()?;
+        // Opening for write may have just created the pool: a new file is
+        // never stale, because its mtime is now.
+        let stale = ops::is_stale(&*pool, boot)?;
+        if stale {
+            ops::replace_all(&mut *pool, &[])?;
+        }
+        pool.commit()?;
+        Ok(stale)
+    }
+
+    /// The records in file order as a JSON array of `{"key", "value"}`
+    /// objects.
+    fn dump_json(&self) -> Result<String> {
+        // Serializing strings into a Vec cannot fail.
+        Ok(serde_json::to_string(&self.records()?).unwrap_or_default())
+    }
+}
+
+impl<T: Backend> KvpStore for T {}
+
+/// Validates every entry, then encodes them all into one buffer.
+fn encode_checked(mode: PoolMode, entries: &[(&str, &str)]) -> Result<Vec<u8>> {
+    for (key, value) in entries {
+        mode.check(key, value)?;
+    }
+    let mut slots = vec![0u8; entries.len() * RECORD_SIZE];
+    for ((key, value), slot) in entries.iter().zip(slots.chunks_exact_mut(RECORD_SIZE)) {
+        let (key_field, value_field) = slot.split_at_mut(record::KEY_SIZE);
+        key_field[..key.len()].copy_from_slice(key.as_bytes());
+        value_field[..value.len()].copy_from_slice(value.as_bytes());
+    }
+    Ok(slots)
+}

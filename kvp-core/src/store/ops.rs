@@ -1,0 +1,239 @@
+//! The operations, written once over [`Medium`], so every store shares them.
+//!
+//! Pools are read in chunks into a reused per-thread buffer: a few `pread`s
+//! per operation, no allocation per record, and bounded memory whatever the
+//! file size. Keys are matched on raw bytes before anything is decoded.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::time::SystemTime;
+
+use crate::error::{Error, Result};
+use crate::limits::MAX_UNIQUE_KEYS;
+use crate::record::{self, RawRecord, KEY_SIZE, RECORD_SIZE};
+use crate::store::medium::{Medium, MediumMut};
+
+/// Records per read: large enough for few syscalls, small enough to stay in
+/// cache and bound memory on hostile multi-gigabyte files.
+const CHUNK_RECORDS: usize = 64;
+const SLOT: u64 = RECORD_SIZE as u64;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Lends the thread's chunk buffer, or a fresh one if it is already lent.
+fn with_chunk<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.resize(CHUNK_RECORDS * RECORD_SIZE, 0);
+            f(&mut buf)
+        }
+        Err(_) => f(&mut vec![0; CHUNK_RECORDS * RECORD_SIZE]),
+    })
+}
+
+/// Whole records in the pool; a partial trailing record does not count.
+pub(crate) fn record_count(m: &dyn Medium) -> Result<u64> {
+    Ok(m.size()? / SLOT)
+}
+
+fn key_field(slot: &[u8]) -> &[u8] {
+    &slot[..KEY_SIZE]
+}
+
+/// Reads the chunk of whole records that starts at record `index` into
+/// `buf`. Returns how many whole records arrived and whether the pool ended
+/// early: a file that shrinks under us (cloud-init truncates without a lock)
+/// simply ends the walk.
+fn read_chunk(m: &dyn Medium, buf: &mut [u8], index: u64, total: u64) -> Result<(usize, bool)> {
+    let records =
+        usize::try_from((total - index).min(CHUNK_RECORDS as u64)).unwrap_or(CHUNK_RECORDS);
+    let want = records * RECORD_SIZE;
+    let got = m.read_at(&mut buf[..want], index * SLOT)?;
+    Ok((got / RECORD_SIZE, got < want))
+}
+
+/// Visits whole records in file order, chunk by chunk.
+fn for_each_chunk(
+    m: &dyn Medium,
+    mut visit: impl FnMut(u64, &[u8]) -> ControlFlow<()>,
+) -> Result<()> {
+    let total = record_count(m)?;
+    with_chunk(|buf| {
+        let mut index = 0;
+        while index < total {
+            let (whole, ended) = read_chunk(m, buf, index, total)?;
+            if visit(index, &buf[..whole * RECORD_SIZE]).is_break() || ended {
+                break;
+            }
+            index += whole as u64;
+        }
+        Ok(())
+    })
+}
+
+/// Visits each whole record with its index.
+fn for_each_record(
+    m: &dyn Medium,
+    mut visit: impl FnMut(u64, &[u8]) -> ControlFlow<()>,
+) -> Result<()> {
+    for_each_chunk(m, |first, chunk| {
+        for (i, slot) in chunk.chunks_exact(RECORD_SIZE).enumerate() {
+            if visit(first + i as u64, slot).is_break() {
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    })
+}
+
+/// The value bytes of the last record holding `key`.
+pub(crate) fn read(m: &dyn Medium, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let mut found = None;
+    for_each_record(m, |_, slot| {
+        let (key_field, value_field) = record::split_slot(slot);
+        if record::key_field_matches(key_field, key) {
+            found = Some(record::field_text(value_field).to_vec());
+        }
+        ControlFlow::Continue(())
+    })?;
+    Ok(found)
+}
+
+/// Every record in file order, as exact bytes.
+pub(crate) fn raw_records(m: &dyn Medium) -> Result<Vec<RawRecord>> {
+    let mut out = Vec::new();
+    for_each_record(m, |_, slot| {
+        out.push(RawRecord::decode(slot));
+        ControlFlow::Continue(())
+    })?;
+    Ok(out)
+}
+
+/// Distinct keys in the pool.
+pub(crate) fn unique_keys(m: &dyn Medium) -> Result<usize> {
+    let mut keys = HashSet::new();
+    for_each_record(m, |_, slot| {
+        keys.insert(record::field_text(key_field(slot)).to_vec());
+        ControlFlow::Continue(())
+    })?;
+    Ok(keys.len())
+}
+
+/// Drops a partial trailing record, as the daemon does on its next rewrite.
+fn cut_partial_tail(m: &mut dyn MediumMut) -> Result<u64> {
+    let size = m.size()?;
+    let whole = size / SLOT;
+    if size % SLOT != 0 {
+        m.set_len(whole * SLOT)?;
+    }
+    Ok(whole)
+}
+
+/// Upsert: the first record holding `key` gets the new value in place (only
+/// its value field is written); later duplicates are removed.
+pub(crate) fn insert(m: &mut dyn MediumMut, key: &[u8], value: &[u8]) -> Result<()> {
+    let mut first = None;
+    let mut has_duplicates = false;
+    for_each_record(m, |index, slot| {
+        if record::key_field_matches(key_field(slot), key) {
+            if first.is_some() {
+                has_duplicates = true;
+                return ControlFlow::Break(());
+            }
+            first = Some(index);
+        }
+        ControlFlow::Continue(())
+    })?;
+    match first {
+        Some(index) => {
+            cut_partial_tail(m)?;
+            m.write_at(&record::encode_value(value), index * SLOT + KEY_SIZE as u64)?;
+            if has_duplicates {
+                compact(m, index + 1, |k| record::key_field_matches(k, key))?;
+            }
+        }
+        None => {
+            // Fewer records than the cap cannot hold as many unique keys, so
+            // the set is only built for pools at the edge.
+            if record_count(m)? >= MAX_UNIQUE_KEYS as u64 && unique_keys(m)? >= MAX_UNIQUE_KEYS {
+                return Err(Error::UniqueKeyLimit {
+                    limit: MAX_UNIQUE_KEYS,
+                });
+            }
+            let end = cut_partial_tail(m)?;
+            m.write_at(&record::encode(key, value), end * SLOT)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes already-encoded records at the record-aligned end.
+pub(crate) fn append_encoded(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> {
+    let end = cut_partial_tail(m)?;
+    m.write_at(slots, end * SLOT)
+}
+
+/// Replaces the whole pool with already-encoded records, in place.
+pub(crate) fn replace_all(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> {
+    m.write_at(slots, 0)?;
+    m.set_len(slots.len() as u64)
+}
+
+/// Removes every record whose key field `remove` accepts, shifting the rest
+/// up in order. Returns how many were removed.
+pub(crate) fn delete_where(m: &mut dyn MediumMut, remove: impl Fn(&[u8]) -> bool) -> Result<usize> {
+    let removed = compact(m, 0, remove)?;
+    if removed == 0 {
+        cut_partial_tail(m)?;
+    }
+    Ok(removed)
+}
+
+/// Shifts kept records from `start` on over removed ones, chunk by chunk,
+/// writing only what moved, then cuts the file (and any partial tail).
+/// The write position never passes the read position, so each chunk is read
+/// before anything overwrites it.
+fn compact(m: &mut dyn MediumMut, start: u64, remove: impl Fn(&[u8]) -> bool) -> Result<usize> {
+    let total = record_count(m)?;
+    with_chunk(|buf| {
+        let (mut read_index, mut write_index, mut removed) = (start, start, 0usize);
+        while read_index < total {
+            let (whole, ended) = read_chunk(m, buf, read_index, total)?;
+            let mut kept = 0usize;
+            let mut moved = write_index != read_index;
+            for j in 0..whole {
+                let slot = j * RECORD_SIZE..(j + 1) * RECORD_SIZE;
+                if remove(key_field(&buf[slot.clone()])) {
+                    removed += 1;
+                    moved = true;
+                } else {
+                    if kept != j {
+                        buf.copy_within(slot, kept * RECORD_SIZE);
+                    }
+                    kept += 1;
+                }
+            }
+            if moved && kept > 0 {
+                m.write_at(&buf[..kept * RECORD_SIZE], write_index * SLOT)?;
+            }
+            write_index += kept as u64;
+            read_index += whole as u64;
+            if ended {
+                break;
+            }
+        }
+        if removed > 0 {
+            m.set_len(write_index * SLOT)?;
+        }
+        Ok(removed)
+    })
+}
+
+/// Whether the pool was last written no later than `boot`. A pool that
+/// does not exist is not stale: there is nothing to clear.
+pub(crate) fn is_stale(m: &dyn Medium, boot: SystemTime) -> Result<bool> {
+    Ok(m.modified()?.is_some_and(|modified| modified <= boot))
+}
