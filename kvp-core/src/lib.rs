@@ -48,3 +48,7 @@ pub use limits::{PoolMode, MAX_UNIQUE_KEYS};
 pub use pool::{Pool, DEFAULT_DIR};
 pub use record::{RawRecord, Record, KEY_SIZE, RECORD_SIZE, VALUE_SIZE};
 pub use store::{BootTime, FileStore, KvpStore, MemoryStore, Options, DEFAULT_CREATE_MODE};
+
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

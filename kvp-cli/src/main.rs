@@ -1,0 +1,2 @@
+//! The kvp command (work in progress: see issue 5).
+fn main() {}

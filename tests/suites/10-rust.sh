@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Rust: formatting, lints, unit, integration and doc tests of every crate.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace
