@@ -5,14 +5,21 @@
 use kvp_core::{KvpStore, Options, Pool};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "demo-pools".to_owned());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "demo-pools".to_owned());
     let pool = Options::new().open_pool(Pool::Guest, Some(dir.as_ref()))?;
     pool.clear()?;
     pool.insert("PROVISIONING_REPORT", "result=success|agent=kvp-demo")?;
     pool.append("DIAGNOSTIC", "step 1: network up")?;
     pool.append("DIAGNOSTIC", "step 2: disks mounted")?;
     pool.insert("Région", "Zürich-Nord")?;
-    println!("{}: {} records, {} unique keys", pool.path().display(), pool.len()?, pool.unique_keys()?);
+    println!(
+        "{}: {} records, {} unique keys",
+        pool.path().display(),
+        pool.len()?,
+        pool.unique_keys()?
+    );
     for record in pool.records()? {
         println!("  {:<20} = {}", record.key, record.value);
     }

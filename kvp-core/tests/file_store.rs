@@ -1,0 +1,175 @@
+//! What only the file store does: creation, permissions, in-place writes,
+//! and refusing paths that are not pool files.
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
+
+use kvp_core::{Error, FileStore, KvpStore, Options, Pool, KEY_SIZE, RECORD_SIZE};
+
+#[test]
+fn a_missing_pool_reads_empty_and_the_first_write_creates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("var/lib/hyperv");
+    let store = FileStore::open_pool(Pool::Guest, &nested).unwrap();
+    assert!(store.is_empty().unwrap());
+    assert_eq!(store.read("k").unwrap(), None);
+    assert_eq!(
+        store.delete("k").unwrap(),
+        0,
+        "a delete on a missing pool creates it, empty"
+    );
+    store.insert("k", "v").unwrap();
+    let path = nested.join(".kvp_pool_1");
+    assert_eq!(store.path(), path);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode & !0o600,
+        0,
+        "created owner-only (umask can only remove bits)"
+    );
+    let dir_mode = std::fs::metadata(&nested).unwrap().permissions().mode() & 0o777;
+    assert_eq!(dir_mode & !0o755, 0);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), RECORD_SIZE as u64);
+}
+
+#[test]
+fn create_mode_is_configurable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pool");
+    let store = Options::new().create_mode(0o640).open(&path).unwrap();
+    store.append("k", "v").unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & !0o640, 0);
+    assert_ne!(mode & 0o600, 0);
+}
+
+#[test]
+fn an_update_rewrites_only_the_value_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pool");
+    // A daemon-style record: garbage after the key's NUL must survive, since
+    // an update writes the value field only.
+    let mut image = kvp_core::record::encode(b"first", b"1").to_vec();
+    image[6..10].copy_from_slice(b"####");
+    image.extend_from_slice(&kvp_core::record::encode(b"target", b"old-and-long"));
+    image.extend_from_slice(&kvp_core::record::encode(b"last", b"3"));
+    std::fs::write(&path, &image).unwrap();
+    let store = FileStore::open(&path).unwrap();
+    store.insert("target", "new").unwrap();
+    let after = std::fs::read(&path).unwrap();
+    assert_eq!(after.len(), image.len());
+    let value_field = RECORD_SIZE + KEY_SIZE..2 * RECORD_SIZE;
+    assert_eq!(after[..value_field.start], image[..value_field.start]);
+    assert_eq!(after[value_field.end..], image[value_field.end..]);
+    assert_eq!(&after[value_field.start..value_field.start + 4], b"new\0");
+    assert!(
+        after[value_field].iter().skip(3).all(|&b| b == 0),
+        "zero-filled"
+    );
+}
+
+#[test]
+fn appends_are_record_aligned_and_the_file_is_never_replaced() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pool");
+    let store = FileStore::open(&path).unwrap();
+    store.append("a", "1").unwrap();
+    let inode = std::fs::metadata(&path).unwrap().ino();
+    store.append("b", "2").unwrap();
+    store.insert("a", "3").unwrap();
+    store.delete("a").unwrap();
+    store.load(&[("x", "y")]).unwrap();
+    store.clear().unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().ino(),
+        inode,
+        "written in place"
+    );
+}
+
+#[test]
+fn a_directory_is_not_a_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        FileStore::open(dir.path()),
+        Err(Error::NotARegularFile { .. })
+    ));
+}
+
+fn mkfifo(path: &Path) {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn a_fifo_is_refused_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fifo");
+    mkfifo(&path);
+    assert!(std::fs::metadata(&path).unwrap().file_type().is_fifo());
+    assert!(matches!(
+        FileStore::open(&path),
+        Err(Error::NotARegularFile { .. })
+    ));
+    // Replaced after open: the operation refuses it too, without blocking.
+    let later = dir.path().join("later");
+    let store = FileStore::open(&later).unwrap();
+    mkfifo(&later);
+    assert!(matches!(
+        store.read("k"),
+        Err(Error::NotARegularFile { .. })
+    ));
+    assert!(matches!(
+        store.insert("k", "v"),
+        Err(Error::NotARegularFile { .. })
+    ));
+}
+
+#[test]
+fn a_symlinked_pool_file_is_refused_unless_the_path_was_explicit() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("elsewhere");
+    std::fs::write(&target, kvp_core::record::encode(b"k", b"v")).unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join(".kvp_pool_1")).unwrap();
+    let by_pool = FileStore::open_pool(Pool::Guest, dir.path());
+    let refused = match by_pool {
+        Err(e) => e,
+        Ok(store) => store.insert("k", "overwritten").unwrap_err(),
+    };
+    assert!(
+        matches!(refused, Error::NotARegularFile { .. } | Error::Io { .. }),
+        "{refused}"
+    );
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        kvp_core::record::encode(b"k", b"v")
+    );
+    // The explicit path is the caller's choice, and is followed.
+    let explicit = FileStore::open(dir.path().join(".kvp_pool_1")).unwrap();
+    assert_eq!(explicit.read("k").unwrap().as_deref(), Some("v"));
+}
+
+#[test]
+fn permission_errors_carry_the_path_and_errno() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/pool");
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(&path, b"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let store = FileStore::open(&path).unwrap();
+    // Root ignores file permissions; only assert where they apply.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        let err = store.insert("k", "v").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EACCES));
+        assert_eq!(err.path(), Some(path.as_path()));
+        assert!(err.to_string().contains("pool"), "{err}");
+    }
+    // A path under a regular file fails for everyone, root included.
+    let err = FileStore::open(path.join("x")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOTDIR));
+    assert!(err.to_string().contains("pool/x"), "{err}");
+}
