@@ -36,6 +36,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod error;
 pub mod limits;
 pub mod lock;
@@ -43,6 +44,7 @@ pub mod pool;
 pub mod record;
 pub mod store;
 
+pub use check::{CheckReport, Finding, RepairReport};
 pub use error::{Error, ErrorKind, Field, Result, Unit};
 pub use limits::{PoolMode, MAX_UNIQUE_KEYS};
 pub use pool::{Pool, DEFAULT_DIR};
