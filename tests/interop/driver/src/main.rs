@@ -1,0 +1,124 @@
+//! Runs one kvp-core operation on a pool file and prints the result as one
+//! JSON line, so that the Python interop tests can drive the Rust core
+//! without the bindings. Usage:
+//!
+//! `kvp-interop-driver <pool-file> <safe|full> <timeout-ms|none> <op> [args]`
+//!
+//! Ops: `insert K V`, `append K V`, `delete K`, `read K`, `records`,
+//! `load` (JSON `[[k, v], ...]` on stdin), `append-loop PREFIX N`,
+//! `insert-loop PREFIX N`, `is-stale BOOT_SECS`, `clear-if-stale BOOT_SECS`.
+//! Errors print `{"error": kind, "message": text}` and exit 2.
+#![deny(missing_docs)]
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::{Duration, UNIX_EPOCH};
+
+use kvp_core::{BootTime, FileStore, KvpStore, Options, PoolMode};
+use serde_json::{json, Value};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{}", json!({"error": e.0, "message": e.1}));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// An error kind (kvp-core's `ErrorKind` as text, or `usage`) and a message.
+struct Failure(String, String);
+
+impl From<kvp_core::Error> for Failure {
+    fn from(e: kvp_core::Error) -> Failure {
+        Failure(format!("{:?}", e.kind()), e.to_string())
+    }
+}
+
+fn usage(message: &str) -> Failure {
+    Failure("usage".into(), message.into())
+}
+
+fn arg(args: &[String], index: usize) -> Result<&str, Failure> {
+    args.get(index)
+        .map(String::as_str)
+        .ok_or_else(|| usage("missing argument"))
+}
+
+fn number<T: std::str::FromStr>(text: &str) -> Result<T, Failure> {
+    text.parse().map_err(|_| usage("not a number"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn open(args: &[String], boot: Option<u64>) -> Result<FileStore, Failure> {
+    let mode: PoolMode = arg(args, 1)?.parse().map_err(|_| usage("bad mode"))?;
+    let timeout = match arg(args, 2)? {
+        "none" => None,
+        ms => Some(Duration::from_millis(number(ms)?)),
+    };
+    let mut options = Options::new().mode(mode).lock_timeout(timeout);
+    if let Some(secs) = boot {
+        options = options.boot_time(BootTime::At(UNIX_EPOCH + Duration::from_secs(secs)));
+    }
+    Ok(options.open(arg(args, 0)?)?)
+}
+
+fn run(args: &[String]) -> Result<Value, Failure> {
+    let op = arg(args, 3)?;
+    let boot = match op {
+        "is-stale" | "clear-if-stale" => Some(number(arg(args, 4)?)?),
+        _ => None,
+    };
+    let pool = open(args, boot)?;
+    let a = |i: usize| arg(args, 4 + i);
+    Ok(match op {
+        "insert" => json!(pool.insert(a(0)?, a(1)?)?),
+        "append" => json!(pool.append(a(0)?, a(1)?)?),
+        "delete" => json!(pool.delete(a(0)?)?),
+        "read" => json!(pool.read(a(0)?)?),
+        "records" => Value::Array(
+            pool.raw_records()?
+                .iter()
+                .map(|r| json!({"key": hex(&r.key), "value": hex(&r.value)}))
+                .collect(),
+        ),
+        "load" => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| usage(&e.to_string()))?;
+            let pairs: Vec<(String, String)> =
+                serde_json::from_str(&text).map_err(|e| usage(&e.to_string()))?;
+            let borrowed: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            json!(pool.load(&borrowed)?)
+        }
+        "append-loop" | "insert-loop" => {
+            let prefix = a(0)?;
+            let count: usize = number(a(1)?)?;
+            for i in 0..count {
+                let key = format!("{prefix}-{i}");
+                let value = format!("value-{i}");
+                if op == "append-loop" {
+                    pool.append(&key, &value)?;
+                } else {
+                    pool.insert(&key, &value)?;
+                }
+            }
+            json!(count)
+        }
+        "is-stale" => json!(pool.is_stale()?),
+        "clear-if-stale" => json!(pool.clear_if_stale()?),
+        other => return Err(usage(&format!("unknown op {other}"))),
+    })
+}
