@@ -1,2 +1,12 @@
-//! Python extension for kvp-core (work in progress: see issue 4).
+//! The native half of the `hyperv_kvp` Python package: `hyperv_kvp._native`.
+//!
+//! The Python package (kvp-python/python/hyperv_kvp) holds the public API,
+//! the exception classes and the stubs; this crate only converts arguments,
+//! releases the GIL around every kvp-core call and maps core errors to those
+//! exceptions through one table (`errors`).
 #![deny(missing_docs)]
+
+mod errors;
+mod module;
+mod native_pool;
+mod wait;

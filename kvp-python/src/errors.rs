@@ -1,0 +1,138 @@
+//! The one table from kvp-core errors to Python exceptions.
+//!
+//! The exception classes live in `hyperv_kvp.exceptions` (Python), because
+//! under abi3 a class defined in Rust cannot also subclass ValueError or
+//! TimeoutError. I/O errors become `OSError(errno, strerror, filename)`, so
+//! that Python picks FileNotFoundError, PermissionError, ... by itself.
+
+use kvp_core::{Error, ErrorKind, Field};
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+pyo3::import_exception!(hyperv_kvp.exceptions, KvpError);
+pyo3::import_exception!(hyperv_kvp.exceptions, InvalidKeyError);
+pyo3::import_exception!(hyperv_kvp.exceptions, InvalidValueError);
+pyo3::import_exception!(hyperv_kvp.exceptions, KeyTooLargeError);
+pyo3::import_exception!(hyperv_kvp.exceptions, ValueTooLargeError);
+pyo3::import_exception!(hyperv_kvp.exceptions, UniqueKeyLimitError);
+pyo3::import_exception!(hyperv_kvp.exceptions, LockTimeoutError);
+pyo3::import_exception!(hyperv_kvp.exceptions, NotARegularFileError);
+pyo3::import_exception!(hyperv_kvp.exceptions, UnknownNameError);
+
+/// Converts a core error into the matching Python exception.
+pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
+    build(py, &err).unwrap_or_else(|construction_failed| construction_failed)
+}
+
+fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
+    let message = err.to_string();
+    let kwargs = PyDict::new(py);
+    let (class, args): (Bound<'_, PyAny>, Bound<'_, pyo3::types::PyTuple>) = match err.kind() {
+        ErrorKind::EmptyKey => (
+            py.get_type::<InvalidKeyError>().into_any(),
+            (message,).into_pyobject(py)?,
+        ),
+        ErrorKind::Nul => {
+            let class = match err {
+                Error::Nul {
+                    field: Field::Value,
+                } => py.get_type::<InvalidValueError>(),
+                _ => py.get_type::<InvalidKeyError>(),
+            };
+            (class.into_any(), (message,).into_pyobject(py)?)
+        }
+        ErrorKind::KeyTooLarge | ErrorKind::ValueTooLarge => {
+            if let Error::KeyTooLarge {
+                limit,
+                actual,
+                unit,
+            }
+            | Error::ValueTooLarge {
+                limit,
+                actual,
+                unit,
+            } = err
+            {
+                kwargs.set_item("limit", limit)?;
+                kwargs.set_item("actual", actual)?;
+                kwargs.set_item("unit", unit.as_str())?;
+            }
+            let class = if err.kind() == ErrorKind::KeyTooLarge {
+                py.get_type::<KeyTooLargeError>()
+            } else {
+                py.get_type::<ValueTooLargeError>()
+            };
+            (class.into_any(), (message,).into_pyobject(py)?)
+        }
+        ErrorKind::UniqueKeyLimit => {
+            if let Error::UniqueKeyLimit { limit } = err {
+                kwargs.set_item("limit", limit)?;
+            }
+            (
+                py.get_type::<UniqueKeyLimitError>().into_any(),
+                (message,).into_pyobject(py)?,
+            )
+        }
+        ErrorKind::LockTimeout => {
+            if let Error::LockTimeout { timeout, .. } = err {
+                kwargs.set_item("timeout", timeout.as_secs_f64())?;
+            }
+            let args = (libc::ETIMEDOUT, message, path_of(err)).into_pyobject(py)?;
+            (py.get_type::<LockTimeoutError>().into_any(), args)
+        }
+        ErrorKind::NotARegularFile => {
+            // A directory is by far the usual mistake; give it the errno
+            // open(2) would, so `e.errno == errno.EISDIR` works.
+            let errno = match err.path() {
+                Some(path) if path.is_dir() => libc::EISDIR,
+                _ => libc::EINVAL,
+            };
+            let args = (errno, message, path_of(err)).into_pyobject(py)?;
+            (py.get_type::<NotARegularFileError>().into_any(), args)
+        }
+        ErrorKind::UnknownName => (
+            py.get_type::<UnknownNameError>().into_any(),
+            (message,).into_pyobject(py)?,
+        ),
+        ErrorKind::Io => return os_error(py, err),
+        // A kind added to the core later still reaches Python as a KvpError.
+        _ => (
+            py.get_type::<KvpError>().into_any(),
+            (message,).into_pyobject(py)?,
+        ),
+    };
+    let exception = class.call(args, Some(&kwargs))?;
+    Ok(PyErr::from_value(exception))
+}
+
+fn path_of(err: &Error) -> Option<String> {
+    err.path().map(|p| p.to_string_lossy().into_owned())
+}
+
+/// `OSError(errno, strerror, filename)`: Python's OSError constructor picks
+/// the subclass from the errno and sets the attributes.
+fn os_error(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
+    let operation = match err {
+        Error::Io { operation, .. } => *operation,
+        _ => "I/O",
+    };
+    let Some(errno) = err.raw_os_error() else {
+        return Ok(PyOSError::new_err((
+            None::<i32>,
+            err.to_string(),
+            path_of(err),
+        )));
+    };
+    let strerror: String = py
+        .import("os")?
+        .getattr("strerror")?
+        .call1((errno,))?
+        .extract()?;
+    let exception = py.get_type::<PyOSError>().call1((
+        errno,
+        format!("{strerror} ({operation})"),
+        path_of(err),
+    ))?;
+    Ok(PyErr::from_value(exception))
+}
