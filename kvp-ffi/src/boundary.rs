@@ -1,0 +1,175 @@
+//! The C boundary, written once: the panic guard every entry point runs
+//! in, and the checks that turn raw arguments into Rust values.
+
+use std::ffi::{c_char, CStr, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::ptr::NonNull;
+
+use crate::error::{self, Failure};
+use crate::status::kvp_status;
+
+/// Runs the body of an entry point: clears this thread's last error, turns
+/// a failure into its status code and a panic into `KVP_ERR_PANIC`, so that
+/// nothing ever unwinds into C.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> kvp_status {
+    error::clear();
+    // AssertUnwindSafe: the only state a body can leave behind is on disk,
+    // and the core releases its locks as it unwinds; the handle itself
+    // holds only a path and options, which no operation modifies.
+    match panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => kvp_status::KVP_OK,
+        Ok(Err(failure)) => error::record(failure),
+        Err(payload) => error::record(Failure::panic(payload.as_ref())),
+    }
+}
+
+/// A required pointer argument, as a shared reference.
+///
+/// # Safety
+/// `ptr` must be NULL or point to a live `T` for the whole call.
+pub(crate) unsafe fn arg<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, Failure> {
+    // SAFETY: the caller's contract above; NULL is checked by `as_ref`.
+    unsafe { ptr.as_ref() }.ok_or_else(|| Failure::null(name))
+}
+
+/// A required NUL-terminated C string, as its bytes.
+///
+/// # Safety
+/// `ptr` must be NULL or point to a NUL-terminated string that stays
+/// unchanged for the whole call.
+pub(crate) unsafe fn bytes<'a>(ptr: *const c_char, name: &str) -> Result<&'a [u8], Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null(name));
+    }
+    // SAFETY: not NULL, and NUL-terminated by the caller's contract.
+    Ok(unsafe { CStr::from_ptr(ptr) }.to_bytes())
+}
+
+/// A required C string that must be UTF-8 text (a key or a value).
+///
+/// # Safety
+/// As for [`bytes`].
+pub(crate) unsafe fn text<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Failure> {
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { bytes(ptr, name) }?;
+    std::str::from_utf8(bytes).map_err(|e| {
+        Failure::new(
+            kvp_status::KVP_ERR_INVALID_UTF8,
+            format!(
+                "{name} is not valid UTF-8 (bad byte at offset {}): pool text must be UTF-8",
+                e.valid_up_to()
+            ),
+        )
+    })
+}
+
+/// An optional path: any bytes but NUL, as for open(2). NULL gives `None`.
+///
+/// # Safety
+/// As for [`bytes`].
+pub(crate) unsafe fn optional_path<'a>(ptr: *const c_char) -> Option<&'a Path> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: not NULL, and NUL-terminated by the caller's contract.
+    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+    Some(Path::new(OsStr::from_bytes(bytes)))
+}
+
+/// An out-parameter. It is written only through [`Out::set`], which entry
+/// points call last, so a failed call leaves the caller's variable as it
+/// was.
+pub(crate) struct Out<T>(NonNull<T>);
+
+impl<T> Out<T> {
+    /// A required out-parameter.
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or valid and aligned for a write of `T` for the
+    /// whole call. What it points to may be uninitialized.
+    pub(crate) unsafe fn required(ptr: *mut T, name: &str) -> Result<Out<T>, Failure> {
+        NonNull::new(ptr)
+            .map(Out)
+            .ok_or_else(|| Failure::null(name))
+    }
+
+    /// An out-parameter the caller may pass as NULL when it does not want
+    /// the result.
+    ///
+    /// # Safety
+    /// As for [`Out::required`].
+    pub(crate) unsafe fn optional(ptr: *mut T) -> Option<Out<T>> {
+        NonNull::new(ptr).map(Out)
+    }
+
+    /// Stores the result, without reading or dropping what was there.
+    pub(crate) fn set(self, value: T) {
+        // SAFETY: valid for writes by the contract of the constructors;
+        // `write` does not read the (possibly uninitialized) old value.
+        unsafe { self.0.as_ptr().write(value) }
+    }
+}
+
+/// Writes `value` into an optional out-parameter.
+pub(crate) fn set_optional<T>(out: Option<Out<T>>, value: T) {
+    if let Some(out) = out {
+        out.set(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ptr;
+
+    #[test]
+    fn panics_become_a_status() {
+        let status = guard(|| panic!("on purpose"));
+        assert_eq!(status, kvp_status::KVP_ERR_PANIC);
+        assert_eq!(guard(|| Ok(())), kvp_status::KVP_OK);
+    }
+
+    fn status_of<T>(result: Result<T, Failure>) -> kvp_status {
+        match result {
+            Ok(_) => kvp_status::KVP_OK,
+            Err(failure) => guard(|| Err(failure)),
+        }
+    }
+
+    #[test]
+    fn null_and_bad_text_are_refused() {
+        let bad = c"a\xffb";
+        // SAFETY: NULL and static C strings meet the contracts.
+        unsafe {
+            assert_eq!(
+                status_of(text(ptr::null(), "key")),
+                kvp_status::KVP_ERR_NULL_ARGUMENT
+            );
+            assert_eq!(
+                status_of(text(bad.as_ptr(), "key")),
+                kvp_status::KVP_ERR_INVALID_UTF8
+            );
+            assert_eq!(text(c"k\u{e9}y".as_ptr(), "key").ok(), Some("k\u{e9}y"));
+            assert_eq!(
+                optional_path(bad.as_ptr()).map(|p| p.as_os_str().len()),
+                Some(3)
+            );
+            assert!(optional_path(ptr::null()).is_none());
+        }
+    }
+
+    #[test]
+    fn out_parameters_are_written_only_when_set() {
+        let mut value = 7usize;
+        // SAFETY: `value` is a live, aligned usize.
+        assert!(unsafe { Out::required(&mut value, "len") }.is_ok());
+        assert_eq!(value, 7);
+        // SAFETY: as above.
+        set_optional(unsafe { Out::optional(&mut value) }, 3);
+        assert_eq!(value, 3);
+        // SAFETY: NULL is allowed.
+        assert!(unsafe { Out::<usize>::required(ptr::null_mut(), "len") }.is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! The status codes every fallible entry point returns, and their names.
+
+use std::ffi::c_char;
+use std::os::raw::c_int;
+
+use kvp_core::ErrorKind;
+
+/// What a call did. `KVP_OK` is zero; every other value is a failure whose
+/// detail is in `kvp_last_error_message()`.
+///
+/// The values are fixed: new codes are only ever appended, so a program may
+/// store them or compare them with numbers.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum kvp_status {
+    /// Success.
+    KVP_OK = 0,
+    /// A required pointer argument was NULL.
+    KVP_ERR_NULL_ARGUMENT = 1,
+    /// A key or value was not valid UTF-8.
+    KVP_ERR_INVALID_UTF8 = 2,
+    /// A number or flag argument was out of range (a negative lock timeout
+    /// other than `KVP_LOCK_WAIT_FOREVER`, for instance).
+    KVP_ERR_INVALID_ARGUMENT = 3,
+    /// `kvp_read`: the buffer cannot hold the value and its NUL;
+    /// `*value_len` holds the value's length.
+    KVP_ERR_BUFFER_TOO_SMALL = 4,
+    /// `kvp_read`: no record holds the key.
+    KVP_ERR_NOT_FOUND = 5,
+    /// The library panicked (a bug in it); the call was abandoned and the
+    /// pool's locks released. The store may still be used.
+    KVP_ERR_PANIC = 6,
+    /// The key was empty.
+    KVP_ERR_EMPTY_KEY = 7,
+    /// A key or value held a NUL byte. C strings end at their first NUL, so
+    /// the entry points of this library never produce it; it exists so
+    /// that every core error kind has its own code.
+    KVP_ERR_NUL_BYTE = 8,
+    /// The key is over the store's limit (see `KVP_MODE_SAFE`).
+    KVP_ERR_KEY_TOO_LARGE = 9,
+    /// The value is over the store's limit (see `KVP_MODE_SAFE`).
+    KVP_ERR_VALUE_TOO_LARGE = 10,
+    /// `kvp_insert` of a new key into a pool that already holds
+    /// `KVP_MAX_UNIQUE_KEYS` unique keys.
+    KVP_ERR_UNIQUE_KEY_LIMIT = 11,
+    /// Another process held the pool's lock past the lock timeout.
+    KVP_ERR_LOCK_TIMEOUT = 12,
+    /// The path names a directory, FIFO, device or socket.
+    KVP_ERR_NOT_A_REGULAR_FILE = 13,
+    /// An unknown pool number or pool mode.
+    KVP_ERR_UNKNOWN_NAME = 14,
+    /// A system call on the pool file failed; see `kvp_last_os_error()`.
+    KVP_ERR_IO = 15,
+    /// A failure this version of the ABI has no code for.
+    KVP_ERR_OTHER = 16,
+}
+
+use kvp_status::*;
+
+/// The one table from the core's error kinds to status codes.
+pub(crate) fn from_kind(kind: ErrorKind) -> kvp_status {
+    match kind {
+        ErrorKind::EmptyKey => KVP_ERR_EMPTY_KEY,
+        ErrorKind::Nul => KVP_ERR_NUL_BYTE,
+        ErrorKind::KeyTooLarge => KVP_ERR_KEY_TOO_LARGE,
+        ErrorKind::ValueTooLarge => KVP_ERR_VALUE_TOO_LARGE,
+        ErrorKind::UniqueKeyLimit => KVP_ERR_UNIQUE_KEY_LIMIT,
+        ErrorKind::LockTimeout => KVP_ERR_LOCK_TIMEOUT,
+        ErrorKind::NotARegularFile => KVP_ERR_NOT_A_REGULAR_FILE,
+        ErrorKind::UnknownName => KVP_ERR_UNKNOWN_NAME,
+        ErrorKind::Io => KVP_ERR_IO,
+        // A kind added to the core later gets its own code in a later ABI;
+        // until then it must not pose as one of the codes above.
+        _ => KVP_ERR_OTHER,
+    }
+}
+
+/// Every code with its constant name, in value order.
+const NAMES: [(kvp_status, &str); 17] = [
+    (KVP_OK, "KVP_OK\0"),
+    (KVP_ERR_NULL_ARGUMENT, "KVP_ERR_NULL_ARGUMENT\0"),
+    (KVP_ERR_INVALID_UTF8, "KVP_ERR_INVALID_UTF8\0"),
+    (KVP_ERR_INVALID_ARGUMENT, "KVP_ERR_INVALID_ARGUMENT\0"),
+    (KVP_ERR_BUFFER_TOO_SMALL, "KVP_ERR_BUFFER_TOO_SMALL\0"),
+    (KVP_ERR_NOT_FOUND, "KVP_ERR_NOT_FOUND\0"),
+    (KVP_ERR_PANIC, "KVP_ERR_PANIC\0"),
+    (KVP_ERR_EMPTY_KEY, "KVP_ERR_EMPTY_KEY\0"),
+    (KVP_ERR_NUL_BYTE, "KVP_ERR_NUL_BYTE\0"),
+    (KVP_ERR_KEY_TOO_LARGE, "KVP_ERR_KEY_TOO_LARGE\0"),
+    (KVP_ERR_VALUE_TOO_LARGE, "KVP_ERR_VALUE_TOO_LARGE\0"),
+    (KVP_ERR_UNIQUE_KEY_LIMIT, "KVP_ERR_UNIQUE_KEY_LIMIT\0"),
+    (KVP_ERR_LOCK_TIMEOUT, "KVP_ERR_LOCK_TIMEOUT\0"),
+    (KVP_ERR_NOT_A_REGULAR_FILE, "KVP_ERR_NOT_A_REGULAR_FILE\0"),
+    (KVP_ERR_UNKNOWN_NAME, "KVP_ERR_UNKNOWN_NAME\0"),
+    (KVP_ERR_IO, "KVP_ERR_IO\0"),
+    (KVP_ERR_OTHER, "KVP_ERR_OTHER\0"),
+];
+
+const UNKNOWN: &str = "KVP_ERR_UNKNOWN_STATUS\0";
+
+/// The name of a status code, such as `"KVP_ERR_NOT_FOUND"`: a static
+/// string, never NULL, never to be freed. A value that is no status code
+/// gives `"KVP_ERR_UNKNOWN_STATUS"`.
+///
+/// It takes an `int` rather than a `kvp_status` so that any integer a
+/// program holds is a valid argument. It does not touch the last error.
+#[no_mangle]
+pub extern "C" fn kvp_status_str(status: c_int) -> *const c_char {
+    let name = usize::try_from(status)
+        .ok()
+        .and_then(|index| NAMES.get(index))
+        .map_or(UNKNOWN, |(_, name)| name);
+    name.as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn names_follow_values() {
+        for (index, (status, name)) in NAMES.iter().enumerate() {
+            assert_eq!(*status as usize, index, "{name}");
+            assert!(name.ends_with('\0'));
+            let ptr = kvp_status_str(index as c_int);
+            // SAFETY: kvp_status_str returns a pointer into a static
+            // NUL-terminated string.
+            let text = unsafe { CStr::from_ptr(ptr) }.to_str().expect("ASCII");
+            assert_eq!(format!("{status:?}"), text);
+        }
+    }
+
+    #[test]
+    fn out_of_range_codes_are_unknown() {
+        for code in [-1, 17, c_int::MAX, c_int::MIN] {
+            // SAFETY: as above.
+            let text = unsafe { CStr::from_ptr(kvp_status_str(code)) };
+            assert_eq!(text.to_bytes(), b"KVP_ERR_UNKNOWN_STATUS");
+        }
+    }
+
+    #[test]
+    fn kinds_map_to_distinct_codes() {
+        let kinds = [
+            ErrorKind::EmptyKey,
+            ErrorKind::Nul,
+            ErrorKind::KeyTooLarge,
+            ErrorKind::ValueTooLarge,
+            ErrorKind::UniqueKeyLimit,
+            ErrorKind::LockTimeout,
+            ErrorKind::NotARegularFile,
+            ErrorKind::UnknownName,
+            ErrorKind::Io,
+        ];
+        let codes: std::collections::HashSet<_> =
+            kinds.iter().map(|kind| from_kind(*kind) as i32).collect();
+        assert_eq!(codes.len(), kinds.len());
+        assert!(!codes.contains(&(KVP_OK as i32)));
+        assert!(!codes.contains(&(KVP_ERR_OTHER as i32)));
+    }
+}
