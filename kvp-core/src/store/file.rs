@@ -2,6 +2,7 @@
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -205,6 +206,37 @@ impl MediumMut for Locked<'_> {
             .file()
             .write_all_at(buf, offset)
             .map_err(self.io("write"))
+    }
+
+    fn reserve(&mut self, offset: u64, len: u64) -> Result<()> {
+        let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len))
+        else {
+            return Err(self.io("reserve space")(io::Error::from_raw_os_error(
+                libc::EFBIG,
+            )));
+        };
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: fallocate only reads its integer arguments; the descriptor
+        // is owned by the lock guard, which outlives the call.
+        let rc = unsafe {
+            libc::fallocate(
+                self.lock.file().as_raw_fd(),
+                libc::FALLOC_FL_KEEP_SIZE,
+                offset,
+                len,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            // Not every filesystem can reserve; the write then reports errors itself.
+            Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINTR) => Ok(()),
+            _ => Err(self.io("reserve space")(err)),
+        }
     }
 
     fn set_len(&mut self, len: u64) -> Result<()> {

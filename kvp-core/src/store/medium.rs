@@ -25,6 +25,9 @@ pub trait Medium {
 pub trait MediumMut: Medium {
     /// Writes all of `buf` at `offset`.
     fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<()>;
+    /// Makes sure `len` bytes from `offset` can be written without running
+    /// out of space, without changing the pool's size.
+    fn reserve(&mut self, offset: u64, len: u64) -> Result<()>;
     /// Cuts or extends the pool to `len` bytes.
     fn set_len(&mut self, len: u64) -> Result<()>;
     /// Makes the writes durable if the store asks for it, then releases the

@@ -126,6 +126,10 @@ impl MediumMut for std::sync::RwLockWriteGuard<'_, Image> {
         Ok(())
     }
 
+    fn reserve(&mut self, _offset: u64, _len: u64) -> Result<()> {
+        Ok(())
+    }
+
     fn set_len(&mut self, len: u64) -> Result<()> {
         self.bytes
             .resize(usize::try_from(len).unwrap_or(usize::MAX), 0);

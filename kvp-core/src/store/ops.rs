@@ -163,8 +163,7 @@ pub(crate) fn insert(m: &mut dyn MediumMut, key: &[u8], value: &[u8]) -> Result<
                     limit: MAX_UNIQUE_KEYS,
                 });
             }
-            let end = cut_partial_tail(m)?;
-            m.write_at(&record::encode(key, value), end * SLOT)?;
+            write_at_end(m, &record::encode(key, value))?;
         }
     }
     Ok(())
@@ -172,12 +171,26 @@ pub(crate) fn insert(m: &mut dyn MediumMut, key: &[u8], value: &[u8]) -> Result<
 
 /// Writes already-encoded records at the record-aligned end.
 pub(crate) fn append_encoded(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> {
-    let end = cut_partial_tail(m)?;
-    m.write_at(slots, end * SLOT)
+    write_at_end(m, slots)
 }
 
-/// Replaces the whole pool with already-encoded records, in place.
+/// Writes records at the record-aligned end. Space is reserved first, so a
+/// full disk fails before anything changes; should the write still fail,
+/// the file is cut back so that no torn record remains.
+fn write_at_end(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> {
+    let end = cut_partial_tail(m)? * SLOT;
+    m.reserve(end, slots.len() as u64)?;
+    m.write_at(slots, end).inspect_err(|_| {
+        // The write's error is the one to report; a failing cut leaves a
+        // partial tail, which readers ignore and the next write removes.
+        let _ = m.set_len(end);
+    })
+}
+
+/// Replaces the whole pool with already-encoded records, in place. Space
+/// for growth is reserved first, so a full disk changes nothing.
 pub(crate) fn replace_all(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> {
+    m.reserve(0, slots.len() as u64)?;
     m.write_at(slots, 0)?;
     m.set_len(slots.len() as u64)
 }
