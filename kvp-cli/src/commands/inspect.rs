@@ -1,0 +1,214 @@
+//! Commands that look at the pool file itself: info and check.
+
+use std::io;
+use std::path::Path;
+
+use kvp_core::check::{self, CheckReport, Finding, RepairReport};
+use kvp_core::lock::{self, LockProbe};
+use kvp_core::{Error, KvpStore, RECORD_SIZE};
+use serde_json::{json, Value};
+
+use super::{require_dir, Context};
+use crate::failure::{Failure, Status};
+use crate::output;
+
+/// Path, size, records, unique keys, staleness and current lock holders.
+pub fn info(cx: &mut Context<'_>) -> Result<Status, Failure> {
+    let path = cx.store.path().to_path_buf();
+    let size = match std::fs::metadata(&path) {
+        Ok(metadata) => Some(metadata.len()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Failure::Runtime(format!("stat {}: {e}", path.display()))),
+    };
+    let probe = match size {
+        Some(_) => lock::probe(&path)?,
+        None => LockProbe::default(),
+    };
+    // Locked reads: while a writer holds the pool these give up (the
+    // lock timeout) and are shown as unknown rather than hanging info.
+    let unique_keys = unless_locked(cx.store.unique_keys())?;
+    let stale = unless_locked(cx.store.is_stale())?;
+    let bytes = size.unwrap_or(0);
+    let slot = RECORD_SIZE as u64;
+    if cx.json {
+        let report = json!({
+            "path": path,
+            "exists": size.is_some(),
+            "size": bytes,
+            "records": bytes / slot,
+            "partial_tail_bytes": bytes % slot,
+            "unique_keys": unique_keys,
+            "stale": stale,
+            "lock": {
+                "fcntl": probe.fcntl.as_ref().map(|h| json!({"exclusive": h.exclusive, "pid": h.pid})),
+                "flock": probe.flock_held,
+            },
+        });
+        output::json(cx.out, &report)?;
+        return Ok(Status::Success);
+    }
+    let unknown = || "unknown (the pool is locked)".to_owned();
+    let rows = [
+        ("path", path.display().to_string()),
+        ("exists", yes_no(size.is_some()).to_owned()),
+        ("size", format!("{bytes} bytes")),
+        ("records", (bytes / slot).to_string()),
+        ("partial tail", format!("{} bytes", bytes % slot)),
+        (
+            "unique keys",
+            unique_keys.map_or_else(unknown, |n| n.to_string()),
+        ),
+        (
+            "stale",
+            stale.map_or_else(unknown, |s| yes_no(s).to_owned()),
+        ),
+        ("lock", describe_lock(&probe)),
+    ];
+    for (label, value) in rows {
+        writeln!(cx.out, "{label:<14}{value}")?;
+    }
+    Ok(Status::Success)
+}
+
+fn unless_locked<T>(result: kvp_core::Result<T>) -> Result<Option<T>, Failure> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::LockTimeout { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn yes_no(flag: bool) -> &'static str {
+    if flag {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn describe_lock(probe: &LockProbe) -> String {
+    let mut held = Vec::new();
+    if let Some(holder) = &probe.fcntl {
+        let kind = if holder.exclusive { "write" } else { "read" };
+        held.push(match holder.pid {
+            Some(pid) => format!("fcntl {kind} lock by pid {pid} (POSIX, as hv_kvp_daemon takes)"),
+            None => format!("fcntl {kind} lock (OFD, as kvp and libazureinit-kvp take)"),
+        });
+    }
+    if probe.flock_held {
+        held.push("flock (as cloud-init and kvp take)".to_owned());
+    }
+    if held.is_empty() {
+        "none".to_owned()
+    } else {
+        held.join("; ")
+    }
+}
+
+/// The fsck: prints every finding, repairs on request, exits 1 while
+/// findings remain.
+pub fn check(cx: &mut Context<'_>, repair: bool) -> Result<Status, Failure> {
+    require_dir(&cx.store)?;
+    let mut report = check::inspect(&cx.store)?;
+    let mut repaired = None;
+    if repair && report.repairable() > 0 {
+        repaired = Some(check::repair(&cx.store)?);
+        report = check::inspect(&cx.store)?;
+    }
+    if cx.json {
+        let value = check_json(cx.store.path(), &report, repaired.as_ref());
+        output::json(cx.out, &value)?;
+    } else {
+        print_check(cx, &report, repaired.as_ref())?;
+    }
+    Ok(if report.is_clean() {
+        Status::Success
+    } else {
+        Status::Negative(None)
+    })
+}
+
+fn print_check(
+    cx: &mut Context<'_>,
+    report: &CheckReport,
+    repaired: Option<&RepairReport>,
+) -> Result<(), Failure> {
+    let path = cx.store.path().display();
+    writeln!(
+        cx.out,
+        "{path}: {} records, {} bytes",
+        report.records, report.size
+    )?;
+    if let Some(done) = repaired {
+        writeln!(
+            cx.out,
+            "repaired: cut {} bytes of partial tail, zeroed {} fields after their NUL",
+            done.tail_bytes_cut, done.fields_zeroed
+        )?;
+    }
+    for finding in &report.findings {
+        let place = finding
+            .record()
+            .map_or_else(|| "file".to_owned(), |r| format!("record {r}"));
+        let fix = if finding.is_repairable() {
+            " [--repair fixes]"
+        } else {
+            ""
+        };
+        writeln!(cx.out, "{place}: {}: {finding}{fix}", finding.code())?;
+    }
+    match report.findings.len() {
+        0 => writeln!(cx.out, "no findings")?,
+        1 => writeln!(
+            cx.out,
+            "1 finding, {} repairable with --repair",
+            report.repairable()
+        )?,
+        n => writeln!(
+            cx.out,
+            "{n} findings, {} of them repairable with --repair",
+            report.repairable()
+        )?,
+    }
+    Ok(())
+}
+
+fn check_json(path: &Path, report: &CheckReport, repaired: Option<&RepairReport>) -> Value {
+    let findings: Vec<Value> = report.findings.iter().map(finding_json).collect();
+    json!({
+        "path": path,
+        "size": report.size,
+        "records": report.records,
+        "findings": findings,
+        "repaired": repaired.map(|r| json!({
+            "tail_bytes_cut": r.tail_bytes_cut,
+            "fields_zeroed": r.fields_zeroed,
+        })),
+    })
+}
+
+fn finding_json(finding: &Finding) -> Value {
+    let mut value = json!({
+        "code": finding.code(),
+        "record": finding.record(),
+        "field": finding.field().map(|f| f.to_string()),
+        "repairable": finding.is_repairable(),
+        "message": finding.to_string(),
+    });
+    let details = match finding {
+        Finding::PartialTail { bytes } => json!({ "bytes": bytes }),
+        Finding::GarbageAfterNul { bytes, .. } => json!({ "bytes": bytes }),
+        Finding::DuplicateKey { first, key, .. } => json!({ "first": first, "key": key }),
+        Finding::OverSafeLimit {
+            limit,
+            actual,
+            unit,
+            ..
+        } => json!({ "limit": limit, "actual": actual, "unit": unit.as_str() }),
+        _ => json!({}),
+    };
+    if let (Some(value), Value::Object(details)) = (value.as_object_mut(), details) {
+        value.extend(details);
+    }
+    value
+}

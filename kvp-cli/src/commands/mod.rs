@@ -1,0 +1,78 @@
+//! The subcommands, each a function from parsed arguments to a [`Status`].
+
+mod inspect;
+mod read;
+mod write;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use kvp_core::{FileStore, Options};
+
+use crate::cli::{Cli, Command, Target};
+use crate::failure::{Failure, Status};
+
+/// What every command works with.
+pub struct Context<'a> {
+    /// The pool.
+    pub store: FileStore,
+    /// Whether to print JSON.
+    pub json: bool,
+    /// Where results go.
+    pub out: &'a mut dyn Write,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Status, Failure> {
+    // info must answer even while another process holds the pool's lock,
+    // so its locked reads give up after a while instead of waiting forever.
+    let lock_timeout = match cli.command {
+        Command::Info => Some(cli.target.lock_timeout.unwrap_or(Duration::from_secs(1))),
+        _ => cli.target.lock_timeout,
+    };
+    let mut cx = Context {
+        store: open(&cli.target, lock_timeout)?,
+        json: cli.json,
+        out,
+    };
+    match &cli.command {
+        Command::List => read::list(&mut cx),
+        Command::Entries => read::entries(&mut cx),
+        Command::Get { key } => read::get(&mut cx, key),
+        Command::Dump => read::dump(&mut cx),
+        Command::Wait { key, timeout } => read::wait(&mut cx, key, *timeout),
+        Command::Set(kv) => write::set(&mut cx, &kv.key, &kv.value, false),
+        Command::Append(kv) => write::set(&mut cx, &kv.key, &kv.value, true),
+        Command::Delete { keys } => write::delete(&mut cx, keys),
+        Command::Clear { if_stale } => write::clear(&mut cx, *if_stale),
+        Command::Load { file } => write::load(&mut cx, file),
+        Command::Info => inspect::info(&mut cx),
+        Command::Check { repair } => inspect::check(&mut cx, *repair),
+    }
+}
+
+fn open(target: &Target, lock_timeout: Option<Duration>) -> Result<FileStore, Failure> {
+    let options = Options::new().mode(target.mode).lock_timeout(lock_timeout);
+    Ok(match &target.file {
+        Some(path) => options.open(path)?,
+        None => options.open_pool(target.pool, Some(&target.dir))?,
+    })
+}
+
+/// Refuses to go on when the pool's directory does not exist: a command
+/// that only reads or removes should not report an empty pool for a typo,
+/// nor create a directory (writes do create it).
+pub fn require_dir(store: &FileStore) -> Result<(), Failure> {
+    let dir = match store.path().parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    Err(Failure::Runtime(format!(
+        "directory {} does not exist: check --dir or --file (set, append and load create it)",
+        dir.display()
+    )))
+}
