@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use kvp_core::{Error, FileStore, KvpStore, Options, RECORD_SIZE};
@@ -16,51 +16,26 @@ use kvp_core::{Error, FileStore, KvpStore, Options, RECORD_SIZE};
 const WRITERS: usize = 4;
 const ROUNDS: usize = 150;
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() >= 3 && args[1].starts_with("role:") {
-        child(&args[1]["role:".len()..], Path::new(&args[2]), &args[3..]);
-        return;
-    }
-    let tests: [(&str, fn()); 3] = [
-        (
-            "concurrent_writers_lose_nothing",
-            concurrent_writers_lose_nothing,
-        ),
-        ("a_posix_lock_holder_blocks_our_writes", || {
-            held_lock_blocks_writes("posix")
-        }),
-        ("a_flock_holder_blocks_our_writes", || {
-            held_lock_blocks_writes("flock")
-        }),
-    ];
-    let mut failed = 0;
-    for (name, test) in tests {
-        let outcome = std::panic::catch_unwind(test);
-        println!(
-            "test {name} ... {}",
-            if outcome.is_ok() { "ok" } else { "FAILED" }
-        );
-        failed += usize::from(outcome.is_err());
-    }
-    println!(
-        "\nmultiprocess: {} passed; {failed} failed",
-        tests.len() - failed
-    );
-    if failed > 0 {
-        std::process::exit(1);
-    }
-}
+mod support;
 
-fn spawn(role: &str, path: &Path, extra: &[String]) -> Child {
-    Command::new(std::env::current_exe().expect("own path"))
-        .arg(format!("role:{role}"))
-        .arg(path)
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn child")
+use support::spawn;
+
+fn main() {
+    support::main(
+        &[
+            (
+                "concurrent_writers_lose_nothing",
+                concurrent_writers_lose_nothing,
+            ),
+            ("a_posix_lock_holder_blocks_our_writes", || {
+                held_lock_blocks_writes("posix")
+            }),
+            ("a_flock_holder_blocks_our_writes", || {
+                held_lock_blocks_writes("flock")
+            }),
+        ],
+        child,
+    );
 }
 
 fn child(role: &str, path: &Path, extra: &[String]) {
@@ -123,7 +98,7 @@ fn temp_pool() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-fn concurrent_writers_lose_nothing() {
+fn concurrent_writers_lose_nothing() -> Result<(), String> {
     let (_dir, path) = temp_pool();
     let children: Vec<Child> = (0..WRITERS)
         .map(|id| spawn("writer", &path, &[id.to_string()]))
@@ -160,11 +135,12 @@ fn concurrent_writers_lose_nothing() {
             .count();
         assert_eq!(inserted, 1, "insert keeps exactly one record");
     }
+    Ok(())
 }
 
 /// While a peer holds its lock, a write with a timeout fails and changes
 /// nothing; a write without one waits, and lands after the peer's write.
-fn held_lock_blocks_writes(role: &str) {
+fn held_lock_blocks_writes(role: &str) -> Result<(), String> {
     let (_dir, path) = temp_pool();
     let store = FileStore::open(&path).expect("open");
     store.append("before", "0").expect("append");
@@ -219,4 +195,5 @@ fn held_lock_blocks_writes(role: &str) {
         .map(|r| r.key)
         .collect();
     assert_eq!(keys, ["before", "written-by-lock-holder", "ours"]);
+    Ok(())
 }

@@ -5,3 +5,5 @@ cd "$(dirname "$0")/../.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# Benchmarks are not tests: only check that they still build and run once.
+cargo bench -p kvp-core --bench ops -- --test
