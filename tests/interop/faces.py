@@ -117,8 +117,10 @@ class PythonReader:
         self.module = module
 
     def read_raw(self, path) -> list[tuple[bytes, bytes]]:
-        pool = self.module.KvpPool(str(path))
-        return [(k.encode(), v.encode()) for k, v in pool.records()]
+        # records() gives text; the interop data is all valid UTF-8, so
+        # encoding it again gives back the exact bytes.
+        with self.module.KvpPool(path=str(path)) as pool:
+            return [(r.key.encode(), r.value.encode()) for r in pool.records()]
 
 
 def available_readers(core: CoreDriver) -> list:

@@ -45,10 +45,15 @@ export KVP_INTEROP_DRIVER="$build/driver/release/kvp-interop-driver"
 
 if [ -f include/kvp.h ]; then
     echo "interop: building libkvp and the C reader"
+    # cargo leaves libkvp.so, whose SONAME is libkvp.so.0: link that name
+    # to it, as `make -C kvp-ffi install` would.
+    mkdir -p "$build/lib"
     if cargo build -q --release -p kvp-ffi && \
+        ln -sf "$target/release/libkvp.so" "$build/lib/libkvp.so.0" && \
+        ln -sf libkvp.so.0 "$build/lib/libkvp.so" && \
         gcc -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude \
-            -o "$build/kvp_dump" tests/interop/c/kvp_dump.c -L"$target/release" -lkvp; then
-        export KVP_INTEROP_C_READER="$build/kvp_dump" KVP_INTEROP_LIBDIR="$target/release"
+            -o "$build/kvp_dump" tests/interop/c/kvp_dump.c -L"$build/lib" -lkvp; then
+        export KVP_INTEROP_C_READER="$build/kvp_dump" KVP_INTEROP_LIBDIR="$build/lib"
     else
         note "BUILD FAILED: libkvp or the C reader"
     fi
@@ -56,19 +61,19 @@ else
     note "FACE MISSING: include/kvp.h is not in the tree; the C ABI cases did not run"
 fi
 
-if [ -f kvp-python/python/hyperv_kvp/reporting.py ]; then
-    if python3 -c "import hyperv_kvp.reporting" 2>/dev/null; then
+if [ -f kvp-python/python/hyperv_kvp/__init__.py ]; then
+    # Always from this tree, so that a stale install is never what we test.
+    echo "interop: installing the hyperv_kvp wheel from kvp-python"
+    if python3 -m pip install -q --force-reinstall --no-deps ./kvp-python && \
+        python3 -c "import hyperv_kvp"; then
         export KVP_INTEROP_PYTHON=1
     else
-        echo "interop: installing the hyperv_kvp wheel"
-        if python3 -m pip install -q ./kvp-python && python3 -c "import hyperv_kvp.reporting"; then
-            export KVP_INTEROP_PYTHON=1
-        else
-            note "BUILD FAILED: the hyperv_kvp wheel"
-        fi
+        note "BUILD FAILED: the hyperv_kvp wheel"
     fi
+    [ -f kvp-python/python/hyperv_kvp/reporting.py ] || \
+        note "FACE MISSING: hyperv_kvp.reporting is not in the tree; its cloud-init cases fail"
 else
-    note "FACE MISSING: hyperv_kvp.reporting is not in the tree; the Python cases did not run"
+    note "FACE MISSING: kvp-python/python/hyperv_kvp is not in the tree; the Python cases did not run"
 fi
 
 # --- run ------------------------------------------------------------------
