@@ -173,3 +173,37 @@ fn permission_errors_carry_the_path_and_errno() {
     assert_eq!(err.raw_os_error(), Some(libc::ENOTDIR));
     assert!(err.to_string().contains("pool/x"), "{err}");
 }
+
+#[test]
+fn no_descriptor_leaks_into_exec_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pool");
+    let store = FileStore::open(&path).unwrap();
+    store.append("k", "v").unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Keep descriptors open in another thread while children are exec'd, so
+    // only O_CLOEXEC keeps them out.
+    let busy = {
+        let (store, stop) = (store.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                store.insert("k", "v").unwrap();
+                store.read("k").unwrap();
+            }
+        })
+    };
+    for _ in 0..50 {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("for fd in /proc/self/fd/*; do readlink \"$fd\"; done")
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !listing.contains(path.to_str().unwrap()),
+            "a pool descriptor leaked: {listing}"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    busy.join().unwrap();
+}
