@@ -46,7 +46,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Status, Failure> {
         Command::Append(kv) => write::set(&mut cx, &kv.key, &kv.value, true),
         Command::Delete { keys } => write::delete(&mut cx, keys),
         Command::Clear { if_stale } => write::clear(&mut cx, *if_stale),
-        Command::Load { file } => write::load(&mut cx, file),
+        Command::Load { source } => write::load(&mut cx, source),
         Command::Info => inspect::info(&mut cx),
         Command::Check { repair } => inspect::check(&mut cx, *repair),
     }

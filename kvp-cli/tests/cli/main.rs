@@ -1,0 +1,8 @@
+//! Runs the built `kvp` binary and checks stdout, stderr and exit status
+//! of every command, the bad paths included.
+
+mod errors;
+mod inspect;
+mod read;
+mod support;
+mod write;

@@ -1,0 +1,128 @@
+//! Running the built `kvp` binary against temporary pool directories.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The binary under test.
+pub const KVP: &str = env!("CARGO_BIN_EXE_kvp");
+
+/// What one run of kvp left behind.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().expect("kvp ended by a signal"),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts exit 0 with nothing on stderr, and gives stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!((self.code, self.stderr.as_str()), (0, ""), "{self:?}");
+        &self.stdout
+    }
+
+    /// Asserts `code` and exactly one `kvp: ` line on stderr containing
+    /// `needle`, and gives stdout.
+    #[track_caller]
+    pub fn fails(&self, code: i32, needle: &str) -> &str {
+        assert_eq!(self.code, code, "{self:?}");
+        assert!(self.stderr.starts_with("kvp: "), "{self:?}");
+        assert_eq!(self.stderr.lines().count(), 1, "{self:?}");
+        assert!(self.stderr.contains(needle), "{self:?}");
+        &self.stdout
+    }
+}
+
+/// Runs kvp with `args` and `stdin`, in `cwd`.
+pub fn kvp_in(cwd: &Path, args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = Command::new(KVP)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kvp");
+    let mut input = child.stdin.take().expect("stdin");
+    // kvp may exit without reading stdin; a closed pipe then is expected.
+    let _ = input.write_all(stdin);
+    drop(input);
+    Run::from(child.wait_with_output().expect("wait for kvp"))
+}
+
+/// Runs kvp with `args` and no input.
+pub fn kvp(args: &[&str]) -> Run {
+    kvp_in(Path::new("."), args, b"")
+}
+
+/// A temporary pool directory; every run gets `--dir` pointing at it.
+pub struct Pools {
+    pub dir: tempfile::TempDir,
+}
+
+impl Pools {
+    pub fn new() -> Pools {
+        Pools {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The guest pool's file (the default pool).
+    pub fn guest(&self) -> PathBuf {
+        self.dir.path().join(".kvp_pool_1")
+    }
+
+    fn with_dir<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let dir = self.dir.path().to_str().expect("utf-8 temp path");
+        let mut all = vec!["--dir", dir];
+        all.extend_from_slice(args);
+        all
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        kvp(&self.with_dir(args))
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
+        kvp_in(Path::new("."), &self.with_dir(args), stdin)
+    }
+
+    /// Runs `set`, `append` or another silent write that must succeed.
+    #[track_caller]
+    pub fn write(&self, args: &[&str]) {
+        assert_eq!(self.run(args).ok(), "");
+    }
+
+    /// The guest pool's bytes (empty when it does not exist).
+    pub fn bytes(&self) -> Vec<u8> {
+        std::fs::read(self.guest()).unwrap_or_default()
+    }
+}
+
+/// A copy of a fixture from tests/fixtures in a temp dir.
+pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::copy(&source, &path).expect("copy fixture");
+    (dir, path)
+}
+
+/// Parses one line of JSON output.
+#[track_caller]
+pub fn json(text: &str) -> serde_json::Value {
+    assert_eq!(text.lines().count(), 1, "one line of JSON: {text}");
+    serde_json::from_str(text).expect("valid JSON")
+}
