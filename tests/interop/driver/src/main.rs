@@ -6,7 +6,9 @@
 //!
 //! Ops: `insert K V`, `append K V`, `delete K`, `read K`, `records`,
 //! `load` (JSON `[[k, v], ...]` on stdin), `append-loop PREFIX N`,
-//! `insert-loop PREFIX N`, `is-stale BOOT_SECS`, `clear-if-stale BOOT_SECS`.
+//! `insert-loop PREFIX N`, `is-stale BOOT`, `clear-if-stale BOOT`, where
+//! BOOT is `system` (the running system's boot time) or seconds since the
+//! epoch.
 //! Errors print `{"error": kind, "message": text}` and exit 2.
 #![deny(missing_docs)]
 
@@ -58,15 +60,15 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn open(args: &[String], boot: Option<u64>) -> Result<FileStore, Failure> {
+fn open(args: &[String], boot: Option<BootTime>) -> Result<FileStore, Failure> {
     let mode: PoolMode = arg(args, 1)?.parse().map_err(|_| usage("bad mode"))?;
     let timeout = match arg(args, 2)? {
         "none" => None,
         ms => Some(Duration::from_millis(number(ms)?)),
     };
     let mut options = Options::new().mode(mode).lock_timeout(timeout);
-    if let Some(secs) = boot {
-        options = options.boot_time(BootTime::At(UNIX_EPOCH + Duration::from_secs(secs)));
+    if let Some(boot) = boot {
+        options = options.boot_time(boot);
     }
     Ok(options.open(arg(args, 0)?)?)
 }
@@ -74,7 +76,10 @@ fn open(args: &[String], boot: Option<u64>) -> Result<FileStore, Failure> {
 fn run(args: &[String]) -> Result<Value, Failure> {
     let op = arg(args, 3)?;
     let boot = match op {
-        "is-stale" | "clear-if-stale" => Some(number(arg(args, 4)?)?),
+        "is-stale" | "clear-if-stale" => Some(match arg(args, 4)? {
+            "system" => BootTime::System,
+            secs => BootTime::At(UNIX_EPOCH + Duration::from_secs(number(secs)?)),
+        }),
         _ => None,
     };
     let pool = open(args, boot)?;
