@@ -18,7 +18,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from faces import CoreDriver, available_readers  # noqa: E402
+from faces import CoreDriver, available_faces  # noqa: E402
 from kvp_host import DAEMON, DaemonHarness  # noqa: E402
 
 
@@ -77,6 +77,22 @@ def daemon(shim, pool_dir):
 
 
 @pytest.fixture(scope="session")
-def readers(core):
-    """Our readers: kvp-core always; the C ABI and Python once in the tree."""
-    return available_readers(core)
+def faces(core):
+    """Our faces: kvp-core always; the C ABI and Python once in the tree."""
+    return available_faces(core)
+
+
+@pytest.fixture(scope="session")
+def readers(faces):
+    return faces
+
+
+def pytest_generate_tests(metafunc):
+    # `face` runs a test once per face of the library in the tree.
+    if "face" in metafunc.fixturenames:
+        import faces as faces_module
+
+        core = CoreDriver(Path(os.environ.get("KVP_INTEROP_DRIVER", "missing")),
+                          Path(os.environ.get("KVP_INTEROP_SHIM", "missing")))
+        found = faces_module.available_faces(core)
+        metafunc.parametrize("face", found, ids=[f.name for f in found])

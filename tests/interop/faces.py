@@ -1,7 +1,8 @@
 """Our library as the interop tests drive it: kvp-core (through the small
-driver in driver/), the C ABI (libkvp, through c/kvp_dump.c) and the Python
-wheel (hyperv_kvp). Each reader returns raw records, (key bytes, value
-bytes) up to the first NUL of each field, in file order.
+driver in driver/), the C ABI (libkvp, through c/kvp_tool.c) and the Python
+wheel (hyperv_kvp). Each face writes (insert, append, delete) from its own
+process and reads raw records, (key bytes, value bytes) up to the first
+NUL of each field, in file order.
 """
 
 from __future__ import annotations
@@ -85,35 +86,70 @@ class CoreDriver:
         ]
 
 
-class CReader:
-    """libkvp through kvp_foreach, via the small C program c/kvp_dump.c."""
+class ProcessFace:
+    """A face of the library run as its own process, so the shim can be
+    preloaded into it: `insert`, `append`, `delete` and `read_raw`."""
 
-    name = "C ABI"
+    def __init__(self, name: str, prefix, shim: Path, env=None):
+        self.name = name
+        self.prefix = [str(part) for part in prefix]
+        self.shim = shim
+        self.env = env or {}
 
-    def __init__(self, binary: Path, libdir: Path):
-        self.binary = binary
-        self.libdir = libdir
+    def spawn(self, path, op, *args, mode="safe", gate=None):
+        env = dict(os.environ, **self.env)
+        if gate is not None:
+            env.update(LD_PRELOAD=str(self.shim), KVP_SHIM_GATE=str(gate.path))
+        return subprocess.Popen(
+            [*self.prefix, str(path), mode, op, *map(str, args)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    @staticmethod
+    def result(process) -> bytes:
+        out, err = process.communicate(timeout=PATIENCE)
+        if process.returncode != 0:
+            raise AssertionError(f"rc {process.returncode}: {err!r}")
+        return out
+
+    def run(self, path, op, *args, mode="safe") -> bytes:
+        return self.result(self.spawn(path, op, *args, mode=mode))
+
+    def insert(self, path, key, value, mode="safe"):
+        self.run(path, "insert", key, value, mode=mode)
+
+    def append(self, path, key, value, mode="safe"):
+        self.run(path, "append", key, value, mode=mode)
+
+    def delete(self, path, key):
+        self.run(path, "delete", key)
+
+
+class CFace(ProcessFace):
+    """libkvp, through c/kvp_tool.c (kvp_foreach, kvp_insert, ...)."""
+
+    def __init__(self, binary: Path, libdir: Path, shim: Path):
+        super().__init__("C ABI", [binary], shim, {"LD_LIBRARY_PATH": str(libdir)})
 
     def read_raw(self, path) -> list[tuple[bytes, bytes]]:
-        env = dict(os.environ, LD_LIBRARY_PATH=str(self.libdir))
-        out = subprocess.run(
-            [str(self.binary), str(path)], env=env, capture_output=True, timeout=PATIENCE
-        )
-        if out.returncode != 0:
-            raise AssertionError(f"kvp_dump failed: {out.stderr!r}")
         records = []
-        for line in out.stdout.decode().splitlines():
+        for line in self.run(path, "dump").decode().splitlines():
             key, value = line.split(" ")
             records.append((bytes.fromhex(key), bytes.fromhex(value)))
         return records
 
 
-class PythonReader:
-    """The hyperv_kvp wheel, in this process."""
+class PythonFace(ProcessFace):
+    """The hyperv_kvp wheel: writes in a child process (py_writer.py),
+    reads in this one."""
 
-    name = "Python"
+    def __init__(self, module, shim: Path):
+        import sys
 
-    def __init__(self, module):
+        super().__init__("Python", [sys.executable, Path(__file__).parent / "py_writer.py"], shim)
         self.module = module
 
     def read_raw(self, path) -> list[tuple[bytes, bytes]]:
@@ -123,16 +159,16 @@ class PythonReader:
             return [(r.key.encode(), r.value.encode()) for r in pool.records()]
 
 
-def available_readers(core: CoreDriver) -> list:
+def available_faces(core: CoreDriver) -> list:
     """kvp-core always; the C ABI when the suite built the C reader; Python
     when hyperv_kvp imports. A face whose sources are in the tree but that
     did not build is an error raised by the suite, not a silent absence."""
-    readers = [core]
-    c_reader = os.environ.get("KVP_INTEROP_C_READER")
-    if c_reader:
-        readers.append(CReader(Path(c_reader), Path(os.environ["KVP_INTEROP_LIBDIR"])))
+    faces = [core]
+    c_tool = os.environ.get("KVP_INTEROP_C_TOOL")
+    if c_tool:
+        faces.append(CFace(Path(c_tool), Path(os.environ["KVP_INTEROP_LIBDIR"]), core.shim))
     if os.environ.get("KVP_INTEROP_PYTHON") == "1":
         import hyperv_kvp
 
-        readers.append(PythonReader(hyperv_kvp))
-    return readers
+        faces.append(PythonFace(hyperv_kvp, core.shim))
+    return faces

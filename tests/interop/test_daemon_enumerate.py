@@ -149,3 +149,22 @@ def test_get_matches_exactly_and_finds_the_first(daemon, core):
     # read() gives the last. (README interop.)
     assert field(daemon.get(GUEST, "Key", value_size=2048).get_value_field()) == b"first"
     assert core.run(path, "read", "Key") == "second"
+
+
+def test_every_face_writes_what_the_daemon_enumerates(daemon, face):
+    """Insert, append, delete and non-ASCII through kvp-core, the C ABI and
+    Python, each from its own process; the daemon enumerates exactly that."""
+    path = daemon.pool_path(GUEST)
+    face.insert(path, "PROVISIONING_REPORT", "result=success")
+    face.append(path, "Région", "Zürich-Nord ✓")
+    face.append(path, "dup", "1")
+    face.append(path, "dup", "2")
+    face.insert(path, "PROVISIONING_REPORT", "ok")
+    assert daemon.enumerate(GUEST) == utf8(
+        [("PROVISIONING_REPORT", "ok"), ("Région", "Zürich-Nord ✓"), ("dup", "1"), ("dup", "2")]
+    )
+    face.delete(path, "dup")
+    face.append(path, "max", "é" * 1022)
+    assert daemon.enumerate(GUEST) == utf8(
+        [("PROVISIONING_REPORT", "ok"), ("Région", "Zürich-Nord ✓"), ("max", "é" * 1022)]
+    )

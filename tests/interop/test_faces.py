@@ -4,8 +4,8 @@ cases: a face that is there but did not build is a failure, not a skip."""
 from faces import REPO
 
 
-def test_every_face_in_the_tree_is_tested(readers):
-    names = {reader.name for reader in readers}
+def test_every_face_in_the_tree_is_tested(faces):
+    names = {face.name for face in faces}
     assert "kvp-core" in names
     if (REPO / "include" / "kvp.h").exists():
         assert "C ABI" in names, "include/kvp.h is in the tree but the C reader was not built"

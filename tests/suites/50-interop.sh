@@ -44,7 +44,7 @@ echo "interop: building the kvp-core driver"
 export KVP_INTEROP_DRIVER="$build/driver/release/kvp-interop-driver"
 
 if [ -f include/kvp.h ]; then
-    echo "interop: building libkvp and the C reader"
+    echo "interop: building libkvp and the C tool"
     # cargo leaves libkvp.so, whose SONAME is libkvp.so.0: link that name
     # to it, as `make -C kvp-ffi install` would.
     mkdir -p "$build/lib"
@@ -52,10 +52,10 @@ if [ -f include/kvp.h ]; then
         ln -sf "$target/release/libkvp.so" "$build/lib/libkvp.so.0" && \
         ln -sf libkvp.so.0 "$build/lib/libkvp.so" && \
         gcc -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude \
-            -o "$build/kvp_dump" tests/interop/c/kvp_dump.c -L"$build/lib" -lkvp; then
-        export KVP_INTEROP_C_READER="$build/kvp_dump" KVP_INTEROP_LIBDIR="$build/lib"
+            -o "$build/kvp_tool" tests/interop/c/kvp_tool.c -L"$build/lib" -lkvp; then
+        export KVP_INTEROP_C_TOOL="$build/kvp_tool" KVP_INTEROP_LIBDIR="$build/lib"
     else
-        note "BUILD FAILED: libkvp or the C reader"
+        note "BUILD FAILED: libkvp or the C tool"
     fi
 else
     note "FACE MISSING: include/kvp.h is not in the tree; the C ABI cases did not run"
