@@ -17,8 +17,8 @@ Exit status:
   2  usage: bad arguments or input that fails validation (unknown pool,
      --dir with --file, a key or value over the limits, a load file that does
      not parse, a path that is not a regular file); nothing was written
-  3  runtime failure: I/O error, permission denied, lock timeout, unique-key
-     cap; nothing was written
+  3  runtime failure: I/O error, permission denied, missing directory, lock
+     timeout, unique-key cap; nothing was written
 
 A closed output pipe (kvp list | head) ends kvp quietly with status 0.
 --json output is documented in docs/cli.md.";

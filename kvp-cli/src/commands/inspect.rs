@@ -134,9 +134,10 @@ fn print_check(
     repaired: Option<&RepairReport>,
 ) -> Result<(), Failure> {
     let path = cx.store.path().display();
+    let plural = if report.records == 1 { "" } else { "s" };
     writeln!(
         cx.out,
-        "{path}: {} records, {} bytes",
+        "{path}: {} record{plural}, {} bytes",
         report.records, report.size
     )?;
     if let Some(done) = repaired {

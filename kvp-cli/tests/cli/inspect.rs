@@ -154,7 +154,7 @@ fn check_a_clean_pool_and_the_cloud_init_fixture() {
     assert_eq!(
         text.ok(),
         format!(
-            "{}: 1 records, 2560 bytes\nno findings\n",
+            "{}: 1 record, 2560 bytes\nno findings\n",
             pools.guest().display()
         )
     );
