@@ -168,3 +168,23 @@ def test_every_face_writes_what_the_daemon_enumerates(daemon, face):
     assert daemon.enumerate(GUEST) == utf8(
         [("PROVISIONING_REPORT", "ok"), ("Région", "Zürich-Nord ✓"), ("max", "é" * 1022)]
     )
+
+
+def test_daemon_creates_all_five_pools_0644_where_we_create_0600(daemon, core, tmp_path):
+    import stat
+
+    modes = {
+        p.name: stat.S_IMODE(p.stat().st_mode) for p in sorted(daemon.pool_dir.iterdir())
+    }
+    assert modes == {f".kvp_pool_{i}": 0o644 for i in range(5)}
+    ours = tmp_path / "ours" / ".kvp_pool_1"
+    core.append(ours, "k", "v")
+    assert stat.S_IMODE(ours.stat().st_mode) == 0o600 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    current = os.umask(0)
+    os.umask(current)
+    return current
