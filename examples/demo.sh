@@ -22,7 +22,8 @@ kvp() {
     "$kvp_bin" --dir ./demo-pools "$@" 2>&1
 }
 
-kvp clear
+mkdir -p demo-pools # kvp clear, like every command that only reads or removes, wants the directory
+kvp clear           # start each run from an empty pool
 kvp set PROVISIONING_REPORT 'result=success|agent=demo'
 kvp append DIAGNOSTIC 'step 1: network up'
 kvp append DIAGNOSTIC 'step 2: disks mounted'
