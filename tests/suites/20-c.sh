@@ -172,5 +172,22 @@ examples() {
 }
 step "examples/c via pkg-config" examples
 
+# The README's C example, built with the README's line (plus -Werror and an
+# rpath for the temporary PREFIX) and run in a scratch directory.
+readme_example() {
+    local dir
+    dir=$(scratch)
+    sed -n '/<!-- section: c -->/,/<!-- end section: c -->/p' README.md |
+        sed -n '/^```c$/,/^```$/p' | sed '1d;$d' >"$dir/agent.c"
+    [ -s "$dir/agent.c" ] || { echo "no C example in the README's c section"; return 1; }
+    # shellcheck disable=SC2046
+    (cd "$dir" && mkdir demo-pools &&
+        cc -std=c11 -Wall -Wextra -Werror -pedantic -O2 agent.c $(pkg-config --cflags --libs kvp) \
+            -Wl,-rpath,"$prefix/lib" -o agent &&
+        [ "$(./agent)" = "result=success" ] && [ -s demo-pools/.kvp_pool_1 ]) || return 1
+    echo "README C example builds and prints result=success"
+}
+step "README C example" readme_example
+
 echo "20-c: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
