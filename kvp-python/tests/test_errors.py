@@ -7,7 +7,7 @@ import errno
 import os
 import pickle
 from pathlib import Path
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import pytest
 
@@ -74,7 +74,8 @@ def test_a_bad_batch_writes_nothing(pool: KvpPool) -> None:
     pool["keep"] = "me"
     unchanged(pool, lambda: pool.append_many([("a", "1"), ("", "2")]), InvalidKeyError)
     unchanged(pool, lambda: pool.load([("a", "1"), ("b", "x" * 2000)]), ValueTooLargeError)
-    unchanged(pool, lambda: pool.append_many([("a", "1"), ("b", 2)]), TypeError)
+    not_text: Any = 2
+    unchanged(pool, lambda: pool.append_many([("a", "1"), ("b", not_text)]), TypeError)
     assert pool.records() == [("keep", "me")]
 
 
@@ -134,7 +135,7 @@ def test_bad_constructor_arguments(pool_dir: Path) -> None:
         KvpPool("host", directory=pool_dir)
     with pytest.raises(UnknownNameError, match="pool mode"):
         KvpPool(directory=pool_dir, mode="fast")
-    for kwargs in (
+    bad_arguments: Tuple[Dict[str, Any], ...] = (
         {"pool": True},
         {"pool": 1.0},
         {"pool": None},
@@ -145,7 +146,8 @@ def test_bad_constructor_arguments(pool_dir: Path) -> None:
         {"directory": 3},
         {"path": b"/tmp/x"},
         {"path": "x", "pool": 3},
-    ):
+    )
+    for kwargs in bad_arguments:
         with pytest.raises(TypeError):
             KvpPool(**{"directory": pool_dir, **kwargs})
     for timeout in (-1.0, float("nan"), float("inf")):

@@ -18,8 +18,19 @@ from __future__ import annotations
 
 from . import _native
 from ._pool import KvpPool, Pool, PoolMode, PoolSpec, Record, StrPath
-from . import exceptions
-from .exceptions import *  # noqa: F403 (the names are in exceptions.__all__)
+from .exceptions import (
+    EventFormatError,
+    InvalidKeyError,
+    InvalidValueError,
+    KeyTooLargeError,
+    KvpError,
+    LockTimeoutError,
+    NotARegularFileError,
+    TooLargeError,
+    UniqueKeyLimitError,
+    UnknownNameError,
+    ValueTooLargeError,
+)
 
 __version__: str = _native.__version__
 
@@ -61,5 +72,15 @@ __all__ = [
     "MAX_VALUE_BYTES",
     "DEFAULT_DIR",
     "__version__",
-    *exceptions.__all__,
+    "KvpError",
+    "InvalidKeyError",
+    "InvalidValueError",
+    "TooLargeError",
+    "KeyTooLargeError",
+    "ValueTooLargeError",
+    "UniqueKeyLimitError",
+    "LockTimeoutError",
+    "NotARegularFileError",
+    "UnknownNameError",
+    "EventFormatError",
 ]

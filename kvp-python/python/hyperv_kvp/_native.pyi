@@ -2,6 +2,8 @@
 # against it with `python -m mypy.stubtest hyperv_kvp`.
 from typing import Dict, List, Optional, Tuple, final
 
+__all__ = ["NativePool", "parse_pool", "parse_mode", "limits", "DEFAULT_DIR", "__version__"]
+
 __version__: str
 DEFAULT_DIR: str
 

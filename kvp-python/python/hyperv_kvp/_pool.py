@@ -63,8 +63,8 @@ class Pool(enum.IntEnum):
         return f".kvp_pool_{int(self)}"
 
 
-class PoolMode(str, enum.Enum):
-    """Which limits writes must meet."""
+class PoolMode(enum.Enum):
+    """Which limits writes must meet; ``.value`` is the name (``"safe"``)."""
 
     SAFE = "safe"
     """The record reaches the host intact: key 1-254, value 0-1022 UTF-16
