@@ -264,6 +264,20 @@ typedef struct kvp_options {
 } kvp_options;
 
 /**
+ * One record for `kvp_append_many`.
+ */
+typedef struct kvp_entry {
+  /**
+   * NUL-terminated UTF-8 key; borrowed for the call.
+   */
+  const char *key;
+  /**
+   * NUL-terminated UTF-8 value; borrowed for the call.
+   */
+  const char *value;
+} kvp_entry;
+
+/**
  * Called by `kvp_foreach` once per record, in file order.
  *
  * `ctx` is the pointer given to `kvp_foreach`. `key` and `value` are the
@@ -280,20 +294,6 @@ typedef int (*kvp_foreach_fn)(void *ctx,
                               const char *value,
                               size_t value_len);
 
-/**
- * One record for `kvp_append_many`.
- */
-typedef struct kvp_entry {
-  /**
-   * NUL-terminated UTF-8 key; borrowed for the call.
-   */
-  const char *key;
-  /**
-   * NUL-terminated UTF-8 value; borrowed for the call.
-   */
-  const char *value;
-} kvp_entry;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -304,6 +304,16 @@ extern "C" {
  * see whether the library loaded at run time is the one compiled against.
  */
 const char *kvp_version(void);
+
+/**
+ * The name of a status code, such as `"KVP_ERR_NOT_FOUND"`: a static
+ * string, never NULL, never to be freed. A value that is no status code
+ * gives `"KVP_ERR_UNKNOWN_STATUS"`.
+ *
+ * It takes an `int` rather than a `kvp_status` so that any integer a
+ * program holds is a valid argument. It does not touch the last error.
+ */
+const char *kvp_status_str(int status);
 
 /**
  * The message of the last failure on this thread, or `""` when the last
@@ -328,52 +338,6 @@ int kvp_last_os_error(void);
  * `options` must be NULL or point to writable memory for a `kvp_options`.
  */
 void kvp_options_init(struct kvp_options *options);
-
-/**
- * Calls `callback(ctx, key, key_len, value, value_len)` for every record
- * in file order, duplicates included, until it returns something other
- * than `KVP_FOREACH_CONTINUE`.
- *
- * The records are read under the pool's lock into a snapshot first, and
- * the lock is released before the first callback. So the callback may
- * read and write the pool itself, and it sees the records as they were
- * when the walk began. `ctx` is passed through untouched and may be NULL.
- *
- * # Safety
- * `store` must be NULL or an open handle; `callback`, when not NULL, must
- * be safe to call with `ctx` and the arguments described above.
- */
-enum kvp_status kvp_foreach(const struct kvp_store *store, kvp_foreach_fn callback, void *ctx);
-
-/**
- * Sets `*json` to the records in file order as a JSON array of
- * `{"key": ..., "value": ...}` objects (bytes that are not UTF-8 become
- * U+FFFD). The string is the caller's: release it with `kvp_string_free`.
- * On failure `*json` is left unchanged.
- *
- * # Safety
- * `store` must be NULL or an open handle; `json` NULL or writable.
- */
-enum kvp_status kvp_dump_json(const struct kvp_store *store, char **json);
-
-/**
- * Releases a string returned by `kvp_dump_json`. NULL is fine. Do not pass
- * any other pointer, and do not free such a string with free(3).
- *
- * # Safety
- * `string` must be NULL or a string from `kvp_dump_json` not yet freed.
- */
-void kvp_string_free(char *string);
-
-/**
- * The name of a status code, such as `"KVP_ERR_NOT_FOUND"`: a static
- * string, never NULL, never to be freed. A value that is no status code
- * gives `"KVP_ERR_UNKNOWN_STATUS"`.
- *
- * It takes an `int` rather than a `kvp_status` so that any integer a
- * program holds is a valid argument. It does not touch the last error.
- */
-const char *kvp_status_str(int status);
 
 /**
  * Opens the pool file at `path`, which may be anywhere; a symlink there is
@@ -532,6 +496,42 @@ enum kvp_status kvp_is_stale(const struct kvp_store *store, bool *stale);
  * `store` must be NULL or an open handle; `cleared` NULL or writable.
  */
 enum kvp_status kvp_clear_if_stale(const struct kvp_store *store, bool *cleared);
+
+/**
+ * Calls `callback(ctx, key, key_len, value, value_len)` for every record
+ * in file order, duplicates included, until it returns something other
+ * than `KVP_FOREACH_CONTINUE`.
+ *
+ * The records are read under the pool's lock into a snapshot first, and
+ * the lock is released before the first callback. So the callback may
+ * read and write the pool itself, and it sees the records as they were
+ * when the walk began. `ctx` is passed through untouched and may be NULL.
+ *
+ * # Safety
+ * `store` must be NULL or an open handle; `callback`, when not NULL, must
+ * be safe to call with `ctx` and the arguments described above.
+ */
+enum kvp_status kvp_foreach(const struct kvp_store *store, kvp_foreach_fn callback, void *ctx);
+
+/**
+ * Sets `*json` to the records in file order as a JSON array of
+ * `{"key": ..., "value": ...}` objects (bytes that are not UTF-8 become
+ * U+FFFD). The string is the caller's: release it with `kvp_string_free`.
+ * On failure `*json` is left unchanged.
+ *
+ * # Safety
+ * `store` must be NULL or an open handle; `json` NULL or writable.
+ */
+enum kvp_status kvp_dump_json(const struct kvp_store *store, char **json);
+
+/**
+ * Releases a string returned by `kvp_dump_json`. NULL is fine. Do not pass
+ * any other pointer, and do not free such a string with free(3).
+ *
+ * # Safety
+ * `string` must be NULL or a string from `kvp_dump_json` not yet freed.
+ */
+void kvp_string_free(char *string);
 
 #ifdef __cplusplus
 }  // extern "C"

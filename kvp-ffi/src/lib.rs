@@ -13,13 +13,21 @@
 //! `records` (foreach and JSON) and `constants` (version and sizes).
 #![deny(missing_docs)]
 
-mod boundary;
+// Declared in the order the header lists them, since cbindgen follows it
+// (the blank lines keep rustfmt from sorting them).
 mod constants;
-mod error;
-mod options;
-mod records;
+
 mod status;
+
+mod error;
+
+mod options;
+
 mod store;
+
+mod records;
+
+mod boundary;
 
 pub use constants::*;
 pub use error::{kvp_last_error_message, kvp_last_os_error};
