@@ -102,8 +102,9 @@ pub enum Command {
     /// (blank lines and lines starting with # are skipped). Every record is
     /// checked before anything is written.
     Load {
-        /// The file, or - for stdin. (Not named `file`: that id belongs to
-        /// the global --file, and clap would mix the two up.)
+        /// The file, or - for stdin.
+        // Not named `file`: that id belongs to the global --file, and clap
+        // would mix the two up.
         #[arg(value_name = "FILE", default_value = "-")]
         source: String,
     },
