@@ -87,12 +87,14 @@ header_alone_cpp() {
         echo "g++ -std=c++17: clean"
 }
 
+# The C tests linked against libkvp.so (test_dlopen loads it itself).
+LINKED_TESTS=(test_api test_records test_threads test_random)
 CFLAGS_STRICT=(-std=c11 -Wall -Wextra -Werror -pedantic -g)
 build_tests() {
     local cflags libs rpath t
     cflags=$(pkg-config --cflags kvp) && libs=$(pkg-config --libs kvp) || return 1
     rpath=-Wl,-rpath,$prefix/lib
-    for t in test_api test_records test_threads; do
+    for t in "${LINKED_TESTS[@]}"; do
         # shellcheck disable=SC2086
         gcc "${CFLAGS_STRICT[@]}" $cflags -o "$bin/$t" "tests/c/$t.c" $libs "$rpath" -pthread || return 1
         # shellcheck disable=SC2086
@@ -135,7 +137,7 @@ step "header alone, C11 pedantic" header_alone_c
 step "header alone, C++17" header_alone_cpp
 if step "compile C tests" build_tests && [ -x "$bin/test_api" ]; then
     # Linked programs: zero errors and zero leaked or even reachable blocks.
-    for t in test_api test_records test_threads; do
+    for t in "${LINKED_TESTS[@]}"; do
         step "valgrind $t" valgrind_run "$bin/$t" all
     done
     # After dlclose, glibc keeps a library that registered thread-local
@@ -144,7 +146,7 @@ if step "compile C tests" build_tests && [ -x "$bin/test_api" ]; then
     step "valgrind test_dlopen (libkvp.so.0)" env LD_LIBRARY_PATH="$prefix/lib" \
         valgrind --quiet --error-exitcode=99 --leak-check=full "$bin/test_dlopen" "$(scratch)"
     step "static link: test_api" "$bin/test_api.static" "$(scratch)"
-    for t in test_api test_records test_threads; do
+    for t in "${LINKED_TESTS[@]}"; do
         step "ASan+UBSan $t" asan_run "$bin/$t"
     done
 fi
