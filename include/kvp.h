@@ -19,7 +19,10 @@
  *   call on the same store. Pools are also locked against other processes
  *   (flock, as cloud-init does, and an OFD lock that excludes
  *   hv_kvp_daemon), so calls may wait; see kvp_options.lock_timeout_ms.
- *   The last error is per thread.
+ *   The last error is per thread. Do not hold a classic POSIX record lock
+ *   (fcntl F_SETLK) on a pool file in a process that calls libkvp on that
+ *   file: POSIX drops all of a process's record locks on a file when it
+ *   closes any descriptor of it, and libkvp opens and closes one per call.
  * - Ownership: the library never keeps a pointer you pass beyond the call.
  *   A kvp_store is yours until kvp_close; a string from kvp_dump_json is
  *   yours until kvp_string_free. Strings from kvp_status_str and

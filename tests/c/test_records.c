@@ -1,12 +1,14 @@
 /* libkvp on whole pools: kvp_foreach, kvp_dump_json, staleness, the
  * unique-key cap, lock timeouts against a flock holder, and a pool with
- * bytes that are not UTF-8 written by a foreign writer.
+ * bytes that are not UTF-8 written by a foreign writer, and a classic POSIX
+ * record lock (hv_kvp_daemon's kind) held by another process.
  * Usage: test_records SCRATCH_DIR */
 #define _DEFAULT_SOURCE
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -211,14 +213,83 @@ static void test_lock_timeout(void)
     kvp_close(store);
 }
 
+/* Another process holding hv_kvp_daemon's lock: fcntl(F_SETLKW, F_WRLCK)
+ * over the whole file. Forked before any kvp call, so that under valgrind
+ * the child owns no heap. It locks `path` when told to over `command`,
+ * says so over `ack`, and exits (releasing the lock) at the next byte. */
+struct daemon_like {
+    pid_t pid;
+    int command, ack;
+};
+
+static struct daemon_like start_daemon_like(const char *path)
+{
+    struct daemon_like child = {-1, -1, -1};
+    int to_child[2], from_child[2];
+    char byte = 0;
+
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) return child;
+    child.pid = fork();
+    if (child.pid == 0) {
+        struct flock whole;
+        int fd;
+        memset(&whole, 0, sizeof whole);
+        whole.l_type = F_WRLCK;
+        whole.l_whence = SEEK_SET;
+        if (read(to_child[0], &byte, 1) != 1) _exit(1);
+        fd = open(path, O_RDWR);
+        if (fd < 0 || fcntl(fd, F_SETLKW, &whole) != 0) _exit(1);
+        if (write(from_child[1], "L", 1) != 1) _exit(1);
+        if (read(to_child[0], &byte, 1) != 1) _exit(1);
+        _exit(0);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    child.command = to_child[1];
+    child.ack = from_child[0];
+    return child;
+}
+
+static void test_daemon_lock(struct daemon_like *child)
+{
+    kvp_options options;
+    kvp_store *store;
+    size_t len = 9;
+    char byte = 0;
+    int status = -1;
+
+    kvp_options_init(&options);
+    options.lock_timeout_ms = 50;
+    store = open_in(scratch, "daemon-locked", &options);
+    CHECK_OK(kvp_insert(store, "k", "v"));
+    CHECK(child->pid > 0 && write(child->command, "L", 1) == 1 && read(child->ack, &byte, 1) == 1);
+    /* Writers and readers both wait for the daemon's lock (OFD vs POSIX). */
+    CHECK_STATUS(kvp_insert(store, "k", "w"), KVP_ERR_LOCK_TIMEOUT);
+    CHECK_STATUS(kvp_len(store, &len), KVP_ERR_LOCK_TIMEOUT);
+    CHECK(len == 9);
+    CHECK(write(child->command, "U", 1) == 1 && waitpid(child->pid, &status, 0) == child->pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_OK(kvp_insert(store, "k", "w"));
+    CHECK(pool_len(store) == 1);
+    close(child->command);
+    close(child->ack);
+    kvp_close(store);
+}
+
 int main(int argc, char **argv)
 {
+    char daemon_path[4096];
+    struct daemon_like child;
+
     scratch = scratch_dir(argc, argv);
+    snprintf(daemon_path, sizeof daemon_path, "%s/daemon-locked", scratch);
+    child = start_daemon_like(daemon_path);
     test_foreach();
     test_dump_json();
     test_foreign_bytes();
     test_staleness();
     test_unique_key_cap();
     test_lock_timeout();
+    test_daemon_lock(&child);
     return check_report("test_records");
 }
