@@ -118,7 +118,8 @@ static int open_common(const char *name, const char *path, int flags, va_list ap
 
 	if (path && strcmp(path, KVP_DEVICE) == 0)
 		return connect_kernel_socket(flags);
-	if (flags & (O_CREAT | O_TMPFILE))
+	/* O_TMPFILE contains O_DIRECTORY's bit: test all of it. */
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
 		mode = (mode_t)va_arg(ap, unsigned int);
 	return next_open(name)(path, flags, mode);
 }
