@@ -78,6 +78,8 @@ fi
 
 # --- run ------------------------------------------------------------------
 report="$build/pytest-report.txt"
+export KVP_INTEROP_MEASUREMENTS="$build/measurements.txt"
+rm -f "$KVP_INTEROP_MEASUREMENTS"
 python3 -m pytest -p no:cacheprovider -q -rfE tests/interop 2>&1 | tee "$report"
 status=${PIPESTATUS[0]}
 
@@ -85,6 +87,7 @@ echo
 echo "=================== interop summary ==================="
 counts=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed|error)' "$report" | tail -1)
 echo "pytest: ${counts:-no result line}"
+[ -f "$KVP_INTEROP_MEASUREMENTS" ] && sed 's/^/measured: /' "$KVP_INTEROP_MEASUREMENTS"
 for p in "${problems[@]}"; do echo "NOT OK: $p"; done
 if [ "$status" -ne 0 ] || [ ${#problems[@]} -gt 0 ]; then
     echo "interop: FAIL"
