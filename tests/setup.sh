@@ -4,7 +4,7 @@
 set -euo pipefail
 
 CBINDGEN_VERSION=0.29.2
-DEBIAN_PACKAGES=(valgrind clang pkg-config gcc g++ make strace util-linux hyperv-daemons cloud-init)
+DEBIAN_PACKAGES=(valgrind clang libclang-rt-14-dev pkg-config gcc g++ make strace util-linux hyperv-daemons cloud-init)
 PYTHON_PACKAGES=(maturin pytest mypy)
 
 missing=()
