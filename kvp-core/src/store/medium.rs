@@ -28,6 +28,12 @@ pub trait MediumMut: Medium {
     /// Makes sure `len` bytes from `offset` can be written without running
     /// out of space, without changing the pool's size.
     fn reserve(&mut self, offset: u64, len: u64) -> Result<()>;
+    /// As [`MediumMut::reserve`], for records about to be appended at
+    /// `offset`. A failed append is cut back anyway, so a store may skip
+    /// the reservation when the space surely exists.
+    fn reserve_for_append(&mut self, offset: u64, len: u64) -> Result<()> {
+        self.reserve(offset, len)
+    }
     /// Cuts or extends the pool to `len` bytes.
     fn set_len(&mut self, len: u64) -> Result<()>;
     /// Makes the writes durable if the store asks for it, then releases the

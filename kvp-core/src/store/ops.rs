@@ -174,12 +174,13 @@ pub(crate) fn append_encoded(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> 
     write_at_end(m, slots)
 }
 
-/// Writes records at the record-aligned end. Space is reserved first, so a
-/// full disk fails before anything changes; should the write still fail,
-/// the file is cut back so that no torn record remains.
+/// Writes records at the record-aligned end. On a nearly full filesystem
+/// space is reserved first, so a full disk fails before anything changes;
+/// should the write still fail, the file is cut back so that no torn record
+/// remains.
 fn write_at_end(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> {
     let end = cut_partial_tail(m)? * SLOT;
-    m.reserve(end, slots.len() as u64)?;
+    m.reserve_for_append(end, slots.len() as u64)?;
     m.write_at(slots, end).inspect_err(|_| {
         // The write's error is the one to report; a failing cut leaves a
         // partial tail, which readers ignore and the next write removes.
