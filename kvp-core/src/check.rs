@@ -32,16 +32,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::ControlFlow;
 
-use crate::error::{Error, Field, Result, Unit};
+use crate::error::{Field, Result, Unit};
 use crate::limits::PoolMode;
-use crate::record::{self, KEY_SIZE, RECORD_SIZE};
-use crate::store::medium::Medium;
+use crate::record::{self, KEY_SIZE};
+use crate::store::ops::{for_each_record, SLOT};
 use crate::store::KvpStore;
-
-/// Records read per `pread`, as the store does, to bound memory on big files.
-const CHUNK_RECORDS: usize = 64;
-const SLOT: u64 = RECORD_SIZE as u64;
 
 /// One thing wrong with a pool file. `record` is the 0-based index of the
 /// record in file order.
@@ -251,8 +248,9 @@ pub fn inspect<S: KvpStore + ?Sized>(store: &S) -> Result<CheckReport> {
             .push(Finding::PartialTail { bytes: size % SLOT });
     }
     let mut first_index: HashMap<Vec<u8>, u64> = HashMap::new();
-    for_each_slot(&*pool, report.records, |index, slot| {
+    for_each_record(&*pool, |index, slot| {
         inspect_slot(index, slot, &mut first_index, &mut report.findings);
+        ControlFlow::Continue(())
     })?;
     Ok(report)
 }
@@ -272,7 +270,7 @@ pub fn repair<S: KvpStore + ?Sized>(store: &S) -> Result<RepairReport> {
         pool.set_len(records * SLOT)?;
     }
     let mut dirty: Vec<(u64, Box<[u8]>)> = Vec::new();
-    for_each_slot(&*pool, records, |index, slot| {
+    for_each_record(&*pool, |index, slot| {
         let mut fixed = slot.to_vec();
         let (key, value) = fixed.split_at_mut(KEY_SIZE);
         let zeroed = usize::from(zero_after_nul(key)) + usize::from(zero_after_nul(value));
@@ -280,6 +278,7 @@ pub fn repair<S: KvpStore + ?Sized>(store: &S) -> Result<RepairReport> {
             done.fields_zeroed += zeroed;
             dirty.push((index, fixed.into_boxed_slice()));
         }
+        ControlFlow::Continue(())
     })?;
     for (index, slot) in &dirty {
         pool.write_at(slot, index * SLOT)?;
@@ -354,51 +353,14 @@ fn over_safe_limit(record: u64, field: Field, text: &str) -> Option<Finding> {
         Field::Key => PoolMode::Safe.check_key(text),
         Field::Value => PoolMode::Safe.check_value(text),
     };
-    match verdict {
-        Err(
-            Error::KeyTooLarge {
-                limit,
-                actual,
-                unit,
-            }
-            | Error::ValueTooLarge {
-                limit,
-                actual,
-                unit,
-            },
-        ) => Some(Finding::OverSafeLimit {
-            record,
-            field,
-            limit,
-            actual,
-            unit,
-        }),
-        _ => None,
-    }
-}
-
-/// Visits the first `records` whole records in chunks. A file that shrinks
-/// under an unlocked truncation (cloud-init's) ends the walk.
-fn for_each_slot(pool: &dyn Medium, records: u64, mut visit: impl FnMut(u64, &[u8])) -> Result<()> {
-    let mut buf = vec![0u8; CHUNK_RECORDS * RECORD_SIZE];
-    let mut index = 0;
-    while index < records {
-        let want = usize::try_from((records - index).min(CHUNK_RECORDS as u64))
-            .unwrap_or(CHUNK_RECORDS)
-            * RECORD_SIZE;
-        let got = pool.read_at(&mut buf[..want], index * SLOT)? / RECORD_SIZE;
-        for (i, slot) in buf[..got * RECORD_SIZE]
-            .chunks_exact(RECORD_SIZE)
-            .enumerate()
-        {
-            visit(index + i as u64, slot);
-        }
-        if got * RECORD_SIZE < want {
-            break;
-        }
-        index += got as u64;
-    }
-    Ok(())
+    let (limit, actual, unit) = verdict.err()?.size_excess()?;
+    Some(Finding::OverSafeLimit {
+        record,
+        field,
+        limit,
+        actual,
+        unit,
+    })
 }
 
 #[cfg(test)]

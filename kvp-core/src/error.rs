@@ -210,6 +210,24 @@ impl Error {
         }
     }
 
+    /// The limit, the actual size and their unit, for [`Error::KeyTooLarge`]
+    /// and [`Error::ValueTooLarge`].
+    pub fn size_excess(&self) -> Option<(usize, usize, Unit)> {
+        match *self {
+            Error::KeyTooLarge {
+                limit,
+                actual,
+                unit,
+            }
+            | Error::ValueTooLarge {
+                limit,
+                actual,
+                unit,
+            } => Some((limit, actual, unit)),
+            _ => None,
+        }
+    }
+
     /// The OS error number, for [`Error::Io`].
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {

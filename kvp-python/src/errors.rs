@@ -43,17 +43,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             (class.into_any(), (message,).into_pyobject(py)?)
         }
         ErrorKind::KeyTooLarge | ErrorKind::ValueTooLarge => {
-            if let Error::KeyTooLarge {
-                limit,
-                actual,
-                unit,
-            }
-            | Error::ValueTooLarge {
-                limit,
-                actual,
-                unit,
-            } = err
-            {
+            if let Some((limit, actual, unit)) = err.size_excess() {
                 kwargs.set_item("limit", limit)?;
                 kwargs.set_item("actual", actual)?;
                 kwargs.set_item("unit", unit.as_str())?;

@@ -4,7 +4,7 @@
 mod file;
 pub(crate) mod medium;
 mod memory;
-mod ops;
+pub(crate) mod ops;
 mod options;
 
 use std::collections::BTreeMap;

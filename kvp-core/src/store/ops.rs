@@ -17,7 +17,8 @@ use crate::store::medium::{Medium, MediumMut};
 /// Records per read: large enough for few syscalls, small enough to stay in
 /// cache and bound memory on hostile multi-gigabyte files.
 const CHUNK_RECORDS: usize = 64;
-const SLOT: u64 = RECORD_SIZE as u64;
+/// A record's size as a file offset.
+pub(crate) const SLOT: u64 = RECORD_SIZE as u64;
 
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -74,8 +75,8 @@ fn for_each_chunk(
     })
 }
 
-/// Visits each whole record with its index.
-fn for_each_record(
+/// Visits each whole record with its index, in file order.
+pub(crate) fn for_each_record(
     m: &dyn Medium,
     mut visit: impl FnMut(u64, &[u8]) -> ControlFlow<()>,
 ) -> Result<()> {
