@@ -437,7 +437,8 @@ enum kvp_status kvp_append_many(const struct kvp_store *store,
  *   this way;
  * - not found: returns `KVP_ERR_NOT_FOUND` and writes nothing.
  *
- * A buffer of `KVP_VALUE_SIZE` bytes always suffices. The value is the
+ * A buffer of `KVP_VALUE_SIZE + 1` bytes always suffices (a field that a
+ * foreign writer filled without a NUL holds 2048 bytes). The value is the
  * exact bytes stored before the field's first NUL: a foreign writer may
  * have stored bytes that are not UTF-8.
  *

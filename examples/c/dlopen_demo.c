@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     const char *dir = NULL, *name = "libkvp.so.0";
     struct kvp_api kvp;
     kvp_store *store = NULL;
-    char value[KVP_VALUE_SIZE];
+    char value[KVP_VALUE_SIZE + 1];
     size_t len = 0;
     void *library;
     int i, ok;
