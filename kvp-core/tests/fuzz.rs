@@ -8,6 +8,7 @@
 //! cases in tests/fuzz.proptest-regressions.
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 use kvp_core::{
     check, FileStore, KvpStore, MemoryStore, Options, PoolMode, RawRecord, KEY_SIZE, RECORD_SIZE,
@@ -44,6 +45,12 @@ fn key() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(64),
+        // Integration tests have no lib.rs beside them, so say where
+        // shrunk failures are kept; they are replayed on every run.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fuzz.proptest-regressions"
+        )))),
         ..ProptestConfig::default()
     })]
 

@@ -4,6 +4,7 @@
 //! including after the pool file is reopened.
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 use kvp_core::{FileStore, KvpStore, MemoryStore, Options, PoolMode};
 
@@ -164,7 +165,16 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig {
+        cases: 128,
+        // Integration tests have no lib.rs beside them, so say where
+        // shrunk failures are kept; they are replayed on every run.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/model.proptest-regressions"
+        )))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn stores_follow_the_model(ops in prop::collection::vec(op(), 1..40)) {
