@@ -136,6 +136,7 @@ fn sigkilled_writers() -> Result<(), String> {
             .map(|r| r.key)
             .collect();
         keys.retain(|k| k != "sentinel");
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         store.delete_many(&keys).expect("clean up the round");
         assert_eq!(
             store.unique_keys().expect("unique"),
