@@ -18,11 +18,13 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     for n in SIZES {
         let path = dir.path().join(format!("pool-{n}"));
+        let image = workload::image(n);
+        workload::restore(&path, &image);
         let store = FileStore::open(&path).expect("open");
-        workload::fill(&store, n);
         let read_key = workload::read_key(n);
         let update_key = workload::update_key(n);
 
+        workload::settle();
         let mut group = c.benchmark_group(format!("read/{n}"));
         group.bench_function("kvp-core", |b| {
             b.iter(|| black_box(store.read(&read_key).expect("read")))
@@ -32,6 +34,7 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
 
+        workload::settle();
         let mut group = c.benchmark_group(format!("update/{n}"));
         group.bench_function("kvp-core", |b| {
             b.iter(|| store.insert(&update_key, "updated").expect("insert"))
@@ -41,6 +44,7 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
 
+        workload::settle();
         let mut group = c.benchmark_group(format!("entries/{n}"));
         group.bench_function("kvp-core", |b| {
             b.iter(|| black_box(store.entries().expect("entries")))
@@ -48,24 +52,26 @@ fn bench(c: &mut Criterion) {
         group.bench_function("naive", |b| b.iter(|| black_box(naive::entries(&path))));
         group.finish();
 
+        workload::settle();
         let mut group = c.benchmark_group(format!("delete/{n}"));
         group.bench_function("kvp-core", |b| {
             b.iter_batched(
-                || workload::fill(&store, n),
+                || workload::restore(&path, &image),
                 |()| store.delete(DELETE_KEY).expect("delete"),
                 BatchSize::PerIteration,
             )
         });
         group.bench_function("naive", |b| {
             b.iter_batched(
-                || workload::fill(&store, n),
+                || workload::restore(&path, &image),
                 |()| naive::delete(&path, DELETE_KEY),
                 BatchSize::PerIteration,
             )
         });
         group.finish();
-        workload::fill(&store, n);
+        workload::restore(&path, &image);
 
+        workload::settle();
         let mut group = c.benchmark_group(format!("append/{n}"));
         group.bench_function("kvp-core", |b| {
             b.iter_batched(
@@ -83,6 +89,7 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
 
+        workload::settle();
         let mut group = c.benchmark_group(format!("insert-new/{n}"));
         group.bench_function("kvp-core", |b| {
             b.iter_batched(

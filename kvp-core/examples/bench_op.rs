@@ -54,7 +54,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    workload::fill(&store, n);
+    workload::restore(&path, &workload::image(n));
     if matches!(op.as_str(), "append" | "insert-new") {
         workload::truncate_to(&path, n - 1);
     }

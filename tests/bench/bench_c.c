@@ -1,6 +1,7 @@
 /*
- * Times the benchmark workload through the C ABI (libkvp.so), the same
- * pools, keys and setup as kvp-core/benches/support/workload.rs, sampled
+ * Times the benchmark workload through the C ABI (libkvp.so): the same
+ * pools, keys and setup as kvp-core/benches/support/workload.rs (C has no
+ * map type, so "entries" is a kvp_foreach walk that counts), sampled
  * the way criterion samples: a warm-up, then SAMPLES samples of several
  * calls each, and the median of the samples' mean time per call. Setup
  * (restoring or cutting the pool) runs before each call, outside the
@@ -22,7 +23,7 @@
 #include "kvp.h"
 
 #define SAMPLES 30
-#define MAX_SIZE 1023
+#define RECORD_SIZE (KVP_KEY_SIZE + KVP_VALUE_SIZE)
 
 static const int sizes[] = {1, 100, 1023};
 static const char *const delete_key = "key-0";
@@ -55,28 +56,32 @@ static uint64_t now_ns(void) {
 
 /* The records key-0 .. key-(n-1), each with 100 'v's, NUL-padded. */
 static unsigned char *build_image(int n) {
-    unsigned char *image = calloc((size_t)n, KVP_RECORD_SIZE);
+    unsigned char *image = calloc((size_t)n, RECORD_SIZE);
     if (image == NULL) die_errno("calloc");
     for (int i = 0; i < n; i++) {
-        unsigned char *slot = image + (size_t)i * KVP_RECORD_SIZE;
+        unsigned char *slot = image + (size_t)i * RECORD_SIZE;
         snprintf((char *)slot, KVP_KEY_SIZE, "key-%d", i);
         memset(slot + KVP_KEY_SIZE, 'v', 100);
     }
     return image;
 }
 
-/* What `load` leaves: the image written in place and the file cut to it. */
+/* The image written in place and the file cut to it, as workload.rs does. */
 static void restore(const struct bench *b) {
     int fd = open(b->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) die_errno("open pool");
-    size_t len = (size_t)b->n * KVP_RECORD_SIZE;
+    size_t len = (size_t)b->n * RECORD_SIZE;
     if (pwrite(fd, b->image, len, 0) != (ssize_t)len) die_errno("pwrite pool");
     if (ftruncate(fd, (off_t)len) != 0) die_errno("ftruncate pool");
     close(fd);
 }
 
+/* Through a descriptor, never truncate(2) by path: see workload.rs. */
 static void cut_last(const struct bench *b) {
-    if (truncate(b->path, (off_t)(b->n - 1) * KVP_RECORD_SIZE) != 0) die_errno("truncate pool");
+    int fd = open(b->path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) die_errno("open pool");
+    if (ftruncate(fd, (off_t)(b->n - 1) * RECORD_SIZE) != 0) die_errno("ftruncate pool");
+    close(fd);
 }
 
 static int count_record(void *ctx, const char *key, size_t key_len, const char *value, size_t value_len) {
@@ -177,6 +182,7 @@ int main(int argc, char **argv) {
         restore(&b);
         for (enum op op = READ; op <= INSERT_NEW; op++) {
             if (op == APPEND) restore(&b); /* after delete's last call */
+            sync(); /* as workload.rs settle() */
             printf("%s %d %.1f\n", op_names[op], b.n, measure(&b, op, measure_ns, warmup_ns));
             fflush(stdout);
         }

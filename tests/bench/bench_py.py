@@ -1,7 +1,7 @@
 """Times the benchmark workload through the hyperv_kvp package.
 
-The same pools, keys and setup as kvp-core/benches/support/workload.rs and
-tests/bench/bench_c.c, sampled the way criterion samples: a warm-up, then 30
+The same pools, keys and setup (plain file I/O) as
+kvp-core/benches/support/workload.rs and tests/bench/bench_c.c, sampled the way criterion samples: a warm-up, then 30
 samples of several calls each, and the median of the samples' mean time per
 call. Setup (restoring or cutting the pool) runs before each call, outside
 the timing.
@@ -17,15 +17,22 @@ import os
 import statistics
 import sys
 from time import perf_counter_ns
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional
 
-from hyperv_kvp import RECORD_SIZE, KvpPool
+from hyperv_kvp import KEY_SIZE, RECORD_SIZE, VALUE_SIZE, KvpPool
 
 SIZES = (1, 100, 1023)
 SAMPLES = 30
 DELETE_KEY = "key-0"
 NEW_KEY = "brand-new-key"
 OPERATIONS = ("read", "update", "entries", "delete", "append", "insert-new")
+
+
+def image_of(n: int) -> bytes:
+    """The records key-0 .. key-(n-1), each with 100 'v's, NUL-padded."""
+    return b"".join(
+        f"key-{i}".encode().ljust(KEY_SIZE, b"\0") + b"v" * 100 + bytes(VALUE_SIZE - 100) for i in range(n)
+    )
 
 
 def measure(
@@ -67,14 +74,24 @@ def main(argv: List[str]) -> int:
     for n in SIZES:
         path = os.path.join(argv[1], f"pool-{n}")
         pool = KvpPool(path=path)
-        records: List[Tuple[str, str]] = [(f"key-{i}", "v" * 100) for i in range(n)]
+        image = image_of(n)
         read_key, update_key = f"key-{n - 1}", f"key-{n // 2}"
 
         def restore() -> None:
-            pool.load(records)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                os.pwrite(fd, image, 0)
+                os.ftruncate(fd, len(image))
+            finally:
+                os.close(fd)
 
         def cut_last() -> None:
-            os.truncate(path, (n - 1) * RECORD_SIZE)
+            # Through a descriptor, never os.truncate by path: see workload.rs.
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.ftruncate(fd, (n - 1) * RECORD_SIZE)
+            finally:
+                os.close(fd)
 
         def delete() -> None:
             if pool.delete(DELETE_KEY) != 1:
@@ -94,6 +111,7 @@ def main(argv: List[str]) -> int:
         for op in OPERATIONS:
             if op == "append":
                 restore()  # after delete's last call
+            os.sync()  # as workload.rs settle()
             call, setup = benches[op]
             print(f"{op} {n} {measure(call, setup, measure_ns, warmup_ns):.1f}", flush=True)
     return 0
