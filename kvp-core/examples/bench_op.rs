@@ -5,7 +5,9 @@
 //! that only the syscalls between the markers belong to the operation.
 //!
 //! `cargo run --release -p kvp-core --example bench_op -- core|naive OP N DIR`
-//! with OP one of read, update, entries, delete, append, insert-new.
+//! with OP one of read, update, entries, delete, append, insert-new; and,
+//! for the core only, delete-middle (`key-(n/2)`) and delete-last
+//! (`key-(n-1)`).
 
 #[path = "../benches/naive.rs"]
 mod naive;
@@ -72,6 +74,9 @@ fn main() -> ExitCode {
         ("entries", true) => black_box(store.entries().is_ok()),
         ("entries", false) => !black_box(naive::entries(&path)).is_empty(),
         ("delete", true) => store.delete(workload::DELETE_KEY).is_ok(),
+        // Not timed: how the bytes a delete writes depend on where the record is.
+        ("delete-middle", true) => store.delete(&update_key).is_ok(),
+        ("delete-last", true) => store.delete(&read_key).is_ok(),
         ("delete", false) => {
             naive::delete(&path, workload::DELETE_KEY);
             true

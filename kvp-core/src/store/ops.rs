@@ -218,12 +218,14 @@ fn compact(m: &mut dyn MediumMut, start: u64, remove: impl Fn(&[u8]) -> bool) ->
         while read_index < total {
             let (whole, ended) = read_chunk(m, buf, read_index, total)?;
             let mut kept = 0usize;
-            let mut moved = write_index != read_index;
+            // The first kept record of this chunk that lands somewhere new:
+            // those before the chunk's first removal stay where they are.
+            let mut first_moved = (write_index != read_index).then_some(0);
             for j in 0..whole {
                 let slot = j * RECORD_SIZE..(j + 1) * RECORD_SIZE;
                 if remove(key_field(&buf[slot.clone()])) {
                     removed += 1;
-                    moved = true;
+                    first_moved.get_or_insert(kept);
                 } else {
                     if kept != j {
                         buf.copy_within(slot, kept * RECORD_SIZE);
@@ -231,8 +233,11 @@ fn compact(m: &mut dyn MediumMut, start: u64, remove: impl Fn(&[u8]) -> bool) ->
                     kept += 1;
                 }
             }
-            if moved && kept > 0 {
-                m.write_at(&buf[..kept * RECORD_SIZE], write_index * SLOT)?;
+            if let Some(from) = first_moved.filter(|&from| from < kept) {
+                m.write_at(
+                    &buf[from * RECORD_SIZE..kept * RECORD_SIZE],
+                    (write_index + from as u64) * SLOT,
+                )?;
             }
             write_index += kept as u64;
             read_index += whole as u64;
@@ -251,4 +256,108 @@ fn compact(m: &mut dyn MediumMut, start: u64, remove: impl Fn(&[u8]) -> bool) ->
 /// does not exist is not stale: there is nothing to clear.
 pub(crate) fn is_stale(m: &dyn Medium, boot: SystemTime) -> Result<bool> {
     Ok(m.modified()?.is_some_and(|modified| modified <= boot))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool in a Vec that counts the bytes written to it.
+    struct Counting {
+        bytes: Vec<u8>,
+        written: usize,
+    }
+
+    impl Counting {
+        fn with_records(n: usize) -> Counting {
+            let bytes = (0..n)
+                .flat_map(|i| record::encode(format!("k{i}").as_bytes(), b"v"))
+                .collect();
+            Counting { bytes, written: 0 }
+        }
+
+        fn keys(&self) -> Vec<String> {
+            self.bytes
+                .chunks_exact(RECORD_SIZE)
+                .map(|slot| String::from_utf8_lossy(record::field_text(key_field(slot))).into())
+                .collect()
+        }
+    }
+
+    impl Medium for Counting {
+        fn size(&self) -> Result<u64> {
+            Ok(self.bytes.len() as u64)
+        }
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+            let start = (offset as usize).min(self.bytes.len());
+            let n = buf.len().min(self.bytes.len() - start);
+            buf[..n].copy_from_slice(&self.bytes[start..start + n]);
+            Ok(n)
+        }
+        fn modified(&self) -> Result<Option<SystemTime>> {
+            Ok(None)
+        }
+    }
+
+    impl MediumMut for Counting {
+        fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<()> {
+            let start = offset as usize;
+            self.bytes[start..start + buf.len()].copy_from_slice(buf);
+            self.written += buf.len();
+            Ok(())
+        }
+        fn reserve(&mut self, _offset: u64, _len: u64) -> Result<()> {
+            Ok(())
+        }
+        fn set_len(&mut self, len: u64) -> Result<()> {
+            self.bytes.resize(len as usize, 0);
+            Ok(())
+        }
+        fn commit(self: Box<Self>) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    fn delete(pool: &mut Counting, keys: &[&str]) -> usize {
+        delete_where(pool, |field| {
+            keys.iter()
+                .any(|k| record::key_field_matches(field, k.as_bytes()))
+        })
+        .expect("delete")
+    }
+
+    fn expected(n: usize, gone: &[&str]) -> Vec<String> {
+        (0..n)
+            .map(|i| format!("k{i}"))
+            .filter(|k| !gone.contains(&k.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_delete_writes_only_the_records_that_move() {
+        let mut pool = Counting::with_records(200);
+        assert_eq!(delete(&mut pool, &["k130"]), 1);
+        assert_eq!(pool.keys(), expected(200, &["k130"]));
+        // k131..k199 move up one place; k0..k129 stay, even those that
+        // share the removed record's chunk.
+        assert_eq!(pool.written, 69 * RECORD_SIZE);
+
+        let mut pool = Counting::with_records(200);
+        assert_eq!(delete(&mut pool, &["k199"]), 1);
+        assert_eq!(pool.keys(), expected(200, &["k199"]));
+        assert_eq!(pool.written, 0, "the last record goes by truncation alone");
+
+        let mut pool = Counting::with_records(200);
+        assert_eq!(delete(&mut pool, &["k0"]), 1);
+        assert_eq!(pool.written, 199 * RECORD_SIZE, "every other record moves");
+    }
+
+    #[test]
+    fn removals_in_several_chunks_keep_the_order() {
+        let gone = ["k5", "k63", "k64", "k70", "k191", "k199"];
+        let mut pool = Counting::with_records(200);
+        assert_eq!(delete(&mut pool, &gone), gone.len());
+        assert_eq!(pool.keys(), expected(200, &gone));
+        assert_eq!(pool.written, (200 - 6 - 5) * RECORD_SIZE);
+    }
 }
