@@ -11,7 +11,7 @@ second form prints such lines from criterion's results (target/criterion):
 each benchmark's median is `new/estimates.json` -> median.point_estimate,
 found by the `group_id` and `function_id` of its `new/benchmark.json`.
 MACHINE holds "name: value" lines, SYSCALLS the Markdown of syscalls.py.
-Exits 1 when a row fails its targets or a result is missing.
+Exits 1 when a row fails its targets, 3 when a result is missing.
 """
 
 from __future__ import annotations
@@ -78,12 +78,12 @@ def target_of(op: str, size: int) -> Optional[float]:
 
 def table(
     core: Dict[Key, float], baseline: Dict[Key, float], c: Dict[Key, float], py: Dict[Key, float]
-) -> Tuple[List[str], int]:
+) -> Tuple[List[str], int, int]:
     rows = [
         "| operation | records | kvp-core (Rust) | naive | naive ÷ core | C ABI | C vs Rust | Python | Python ÷ Rust | target | result |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|",
     ]
-    failures = 0
+    failures = missing = 0
     for op in OPERATIONS:
         for size in SIZES:
             rust = core.get((op, size))
@@ -93,6 +93,7 @@ def table(
             problems = []
             if None in (rust, naive, c_ns, py_ns):
                 problems.append("missing result")
+                missing += 1
             if rust is not None and target is not None and rust > target:
                 problems.append("over target")
             c_over = (c_ns / rust - 1) if rust and c_ns is not None else None
@@ -117,7 +118,7 @@ def table(
                     result="FAIL: " + ", ".join(problems) if problems else "PASS",
                 )
             )
-    return rows, failures
+    return rows, failures, missing
 
 
 def main(argv: List[str]) -> int:
@@ -138,7 +139,7 @@ def main(argv: List[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     rust_file, naive_file, c_file, py_file, machine_file, syscalls_file = args
-    rows, failures = table(medians(rust_file), medians(naive_file), medians(c_file), medians(py_file))
+    rows, failures, missing = table(medians(rust_file), medians(naive_file), medians(c_file), medians(py_file))
     with open(machine_file, encoding="utf-8") as f:
         machine = [line.rstrip("\n") for line in f if line.strip()]
     with open(syscalls_file, encoding="utf-8") as f:
@@ -174,7 +175,7 @@ def main(argv: List[str]) -> int:
         with open(doc, "w", encoding="utf-8") as f:
             f.write(f"{head}{BEGIN}\n{text}\n{END}{tail}")
         print(f"report: wrote the table into {doc}", file=sys.stderr)
-    return 1 if failures else 0
+    return 3 if missing else 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@
 # KVP_BENCH_PYTHON=/path/to/python uses an interpreter that already has
 # hyperv_kvp installed instead of building the wheel into a fresh venv.
 # Run it on an idle machine: the load is recorded with the table.
-# Exit status: 0 when every row passes, 1 otherwise.
+# Exit status: 0 when every row passes (with --quick: when every result is
+# there), 1 when a row fails, 3 when a result is missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -124,5 +125,11 @@ python3 tests/bench/syscalls.py "$target/release/examples/bench_op" "$work/strac
 
 doc_args=()
 [ "$write_doc" -eq 0 ] || doc_args=(--doc docs/benchmarks.md)
+status=0
 python3 tests/bench/report.py "$work/rust.txt" "$work/naive.txt" "$work/c.txt" "$work/py.txt" \
-    "$work/machine.txt" "$work/syscalls.md" "${doc_args[@]}"
+    "$work/machine.txt" "$work/syscalls.md" "${doc_args[@]}" || status=$?
+if [ "$quick" -eq 1 ] && [ "$status" -eq 1 ]; then
+    echo "bench: quick run: every result is there; its PASS/FAIL verdicts mean little" >&2
+    status=0
+fi
+exit "$status"
