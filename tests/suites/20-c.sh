@@ -17,22 +17,8 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 # reports as still reachable; nothing in libkvp depends on it.
 export RUST_BACKTRACE=0
 
-passed=0
-failed=0
-# step NAME COMMAND...: runs one check, prints its last output line on
-# success and its whole output on failure.
-step() {
-    local name=$1
-    shift
-    if "$@" >"$work/log" 2>&1; then
-        passed=$((passed + 1))
-        printf 'ok    %-34s %s\n' "$name" "$(tail -n 1 "$work/log")"
-    else
-        failed=$((failed + 1))
-        printf 'FAIL  %s\n' "$name"
-        sed 's/^/      /' "$work/log"
-    fi
-}
+# shellcheck source=../steps.sh
+. tests/steps.sh
 
 need_tools() {
     local missing=0 tool
@@ -191,5 +177,4 @@ readme_example() {
 }
 step "README C example" readme_example
 
-echo "20-c: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish 20-c

@@ -22,25 +22,8 @@ export RUST_BACKTRACE=0
 # No run may hang: every program gets this many seconds at most.
 limit=600
 
-passed=0
-failed=0
-step() {
-    local name=$1
-    shift
-    if "$@" >"$work/log" 2>&1; then
-        passed=$((passed + 1))
-        printf 'ok    %-40s %s\n' "$name" "$(tail -n 1 "$work/log")"
-    else
-        failed=$((failed + 1))
-        printf 'FAIL  %s\n' "$name"
-        sed 's/^/      /' "$work/log"
-    fi
-}
-finish() {
-    echo "60-reliability: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
+# shellcheck source=../steps.sh
+. tests/steps.sh
 
 need_tools() {
     local missing=0 tool
@@ -51,7 +34,7 @@ need_tools() {
     [ $missing -eq 0 ] && echo "all tools present, running as root"
 }
 step "tools" need_tools
-[ "$failed" -eq 0 ] || finish
+[ "$failed" -eq 0 ] || finish 60-reliability
 
 build_native() {
     make -C kvp-ffi install PREFIX="$prefix" || return 1
@@ -73,7 +56,7 @@ python3 -m venv --system-site-packages "$work/venv"
 py=$work/venv/bin/python
 install_wheel() { "$py" -m pip install --quiet --disable-pip-version-check ./kvp-python && echo "hyperv_kvp installed"; }
 step "pip install ./kvp-python" install_wheel
-[ "$failed" -eq 0 ] || finish
+[ "$failed" -eq 0 ] || finish 60-reliability
 
 # 1. Nine library workers (kvp-core, C, Python), a flock writer, a POSIX-lock
 # writer and an observer on one pool.
@@ -111,4 +94,4 @@ step "FFI misuse under ASan+UBSan" timeout "$limit" "${asan_env[@]}" "$bin/ffi_m
 step "security, C ABI" timeout "$limit" "$bin/security" "$(scratch)"
 step "security, Python" pytest_files "$root/tests/reliability/test_security.py"
 
-finish
+finish 60-reliability
