@@ -89,6 +89,12 @@ fn appends_are_record_aligned_and_the_file_is_never_replaced() {
 }
 
 #[test]
+fn an_empty_path_is_refused_at_open() {
+    let err = FileStore::open("").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+}
+
+#[test]
 fn a_directory_is_not_a_pool() {
     let dir = tempfile::tempdir().unwrap();
     assert!(matches!(

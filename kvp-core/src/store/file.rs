@@ -52,6 +52,12 @@ impl FileStore {
         follow_symlinks: bool,
         options: Options,
     ) -> Result<FileStore> {
+        if path.as_os_str().is_empty() {
+            // Refused now rather than at the first operation, as open("") is.
+            return Err(Error::io("open", path)(io::Error::from_raw_os_error(
+                libc::ENOENT,
+            )));
+        }
         let metadata = if follow_symlinks {
             std::fs::metadata(&path)
         } else {
