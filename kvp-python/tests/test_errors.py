@@ -167,6 +167,12 @@ def test_a_directory_as_the_path(pool_dir: Path) -> None:
         pool.insert("k", "v")
 
 
+def test_an_empty_path_is_refused_at_open() -> None:
+    with pytest.raises(FileNotFoundError) as caught:
+        KvpPool(path="")
+    assert caught.value.errno == errno.ENOENT
+
+
 def test_os_errors_have_errno_and_filename(pool_dir: Path) -> None:
     (pool_dir / "file").write_text("")
     below_a_file = pool_dir / "file" / "pool"
