@@ -5,5 +5,7 @@ cd "$(dirname "$0")/../.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# Every public item is documented and every intra-doc link resolves.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # Benchmarks are not tests: only check that they still build and run once.
 cargo bench -p kvp-core --bench ops -- --test
