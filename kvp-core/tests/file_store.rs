@@ -213,3 +213,40 @@ fn no_descriptor_leaks_into_exec_children() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     busy.join().unwrap();
 }
+
+#[test]
+fn threads_sharing_one_store_lose_nothing() {
+    // Each operation has its own descriptor, so the OFD lock and flock
+    // exclude threads of one process just as they exclude processes.
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("pool")).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..100 {
+                    store.insert(&format!("own-{t}"), &i.to_string()).unwrap();
+                    store.append(&format!("log-{t}"), &i.to_string()).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let records = store.records().unwrap();
+    assert_eq!(records.len(), 8 * 101);
+    for t in 0..8 {
+        assert_eq!(
+            store.read(&format!("own-{t}")).unwrap().as_deref(),
+            Some("99")
+        );
+        let log: Vec<&str> = records
+            .iter()
+            .filter(|r| r.key == format!("log-{t}"))
+            .map(|r| r.value.as_str())
+            .collect();
+        let expected: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        assert_eq!(log, expected);
+    }
+}
