@@ -105,6 +105,7 @@ mod tests {
         let timeout = kvp_core::Error::LockTimeout {
             path: "p".into(),
             timeout: std::time::Duration::from_secs(1),
+            holder: kvp_core::LockHolder::Unknown,
         };
         assert_eq!(core_exit_code(&timeout), EXIT_RUNTIME);
     }

@@ -34,11 +34,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::ops::ControlFlow;
 
-use crate::error::{Field, Result, Unit};
+use crate::error::{Error, Field, Result, Unit, UnsafeReason};
 use crate::limits::PoolMode;
-use crate::record::{self, KEY_SIZE};
-use crate::store::ops::{for_each_record, SLOT};
-use crate::store::KvpStore;
+use crate::record::{self, KEY_SIZE, RECORD_SIZE};
+use crate::store::ops::{self, for_each_record, SLOT};
+use crate::store::{read_medium, refuse_unsafe, write_medium, KvpStore};
+use crate::sys::Stat;
+use crate::text;
 
 /// One thing wrong with a pool file. `record` is the 0-based index of the
 /// record in file order.
@@ -92,6 +94,28 @@ pub enum Finding {
         /// The key, with invalid UTF-8 replaced by U+FFFD.
         key: String,
     },
+    /// A key holding a control or Unicode format character (bidi override,
+    /// zero-width space, ...), which drives a terminal or lets the key pass
+    /// for another on screen.
+    UnsafeCharInKey {
+        /// The record's index.
+        record: u64,
+        /// The first such character, as a code point.
+        code_point: u32,
+    },
+    /// The file is not safe to write, so every write refuses it: more than
+    /// one link, a foreign owner, or writable by group or others.
+    UnsafeFile {
+        /// Why.
+        reason: UnsafeReason,
+    },
+    /// Users other than the owner may read the pool (the daemon creates its
+    /// pools 0644). Reading also lets them take its locks and stall every
+    /// writer, the daemon included, until the writers' lock timeouts.
+    ReadableByOthers {
+        /// The permission bits.
+        mode: u32,
+    },
     /// Text the host would receive truncated ([`PoolMode::Safe`] refuses
     /// to write it).
     OverSafeLimit {
@@ -111,9 +135,13 @@ pub enum Finding {
 impl Finding {
     /// A stable kebab-case name for the kind of finding, for scripts:
     /// `partial-tail`, `empty-key`, `no-nul`, `invalid-utf8`,
-    /// `garbage-after-nul`, `duplicate-key` or `over-safe-limit`.
+    /// `garbage-after-nul`, `duplicate-key`, `unsafe-char-in-key`,
+    /// `unsafe-file`, `readable-by-others` or `over-safe-limit`.
     pub fn code(&self) -> &'static str {
         match self {
+            Finding::UnsafeCharInKey { .. } => "unsafe-char-in-key",
+            Finding::UnsafeFile { .. } => "unsafe-file",
+            Finding::ReadableByOthers { .. } => "readable-by-others",
             Finding::PartialTail { .. } => "partial-tail",
             Finding::EmptyKey { .. } => "empty-key",
             Finding::NoNul { .. } => "no-nul",
@@ -124,10 +152,14 @@ impl Finding {
         }
     }
 
-    /// The index of the record concerned; `None` for a partial tail.
+    /// The index of the record concerned; `None` for findings about the
+    /// whole file.
     pub fn record(&self) -> Option<u64> {
         match self {
-            Finding::PartialTail { .. } => None,
+            Finding::PartialTail { .. }
+            | Finding::UnsafeFile { .. }
+            | Finding::ReadableByOthers { .. } => None,
+            Finding::UnsafeCharInKey { record, .. } => Some(*record),
             Finding::EmptyKey { record }
             | Finding::NoNul { record, .. }
             | Finding::InvalidUtf8 { record, .. }
@@ -144,8 +176,11 @@ impl Finding {
             | Finding::InvalidUtf8 { field, .. }
             | Finding::GarbageAfterNul { field, .. }
             | Finding::OverSafeLimit { field, .. } => Some(*field),
-            Finding::EmptyKey { .. } => Some(Field::Key),
-            Finding::PartialTail { .. } | Finding::DuplicateKey { .. } => None,
+            Finding::EmptyKey { .. } | Finding::UnsafeCharInKey { .. } => Some(Field::Key),
+            Finding::PartialTail { .. }
+            | Finding::DuplicateKey { .. }
+            | Finding::UnsafeFile { .. }
+            | Finding::ReadableByOthers { .. } => None,
         }
     }
 
@@ -179,6 +214,15 @@ impl fmt::Display for Finding {
             Finding::DuplicateKey { first, key, .. } => {
                 write!(f, "duplicate key {key:?}, first held by record {first}")
             }
+            Finding::UnsafeCharInKey { code_point, .. } => write!(
+                f,
+                "the key holds U+{code_point:04X}, a control or format character that can fake another key on screen"
+            ),
+            Finding::UnsafeFile { reason } => write!(f, "writes refuse this file: {reason}"),
+            Finding::ReadableByOthers { mode } => write!(
+                f,
+                "mode {mode:04o}: other users can read it, and so hold its lock and stall every writer until their lock timeout"
+            ),
             Finding::OverSafeLimit {
                 field,
                 limit,
@@ -235,7 +279,12 @@ impl RepairReport {
 /// Checks every record of `store` under its shared lock. A pool that does
 /// not exist has no findings.
 pub fn inspect<S: KvpStore + ?Sized>(store: &S) -> Result<CheckReport> {
-    let pool = store.begin_read()?;
+    let pool = read_medium(store)?;
+    ops::check_cap(
+        &*pool,
+        store.options().get_max_pool_bytes(),
+        store.error_path(),
+    )?;
     let size = pool.size()?;
     let mut report = CheckReport {
         size,
@@ -247,6 +296,9 @@ pub fn inspect<S: KvpStore + ?Sized>(store: &S) -> Result<CheckReport> {
             .findings
             .push(Finding::PartialTail { bytes: size % SLOT });
     }
+    if let Some(stat) = pool.stat() {
+        report.findings.extend(file_findings(&stat));
+    }
     let mut first_index: HashMap<Vec<u8>, u64> = HashMap::new();
     for_each_record(&*pool, |index, slot| {
         inspect_slot(index, slot, &mut first_index, &mut report.findings);
@@ -255,12 +307,35 @@ pub fn inspect<S: KvpStore + ?Sized>(store: &S) -> Result<CheckReport> {
     Ok(report)
 }
 
+/// What the file's owner, links and mode mean for its safety.
+fn file_findings(stat: &Stat) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if let Err(reason) = refuse_unsafe(stat) {
+        findings.push(Finding::UnsafeFile { reason });
+    }
+    if stat.permissions() & 0o044 != 0 {
+        findings.push(Finding::ReadableByOthers {
+            mode: stat.permissions(),
+        });
+    }
+    findings
+}
+
 /// Cuts a partial trailing record and zeroes the bytes after each field's
-/// first NUL, under the exclusive lock. Readers see the same records before
-/// and after. Like every write, it creates the pool file if it is missing.
+/// first NUL, under the exclusive lock, chunk by chunk (memory stays
+/// bounded whatever the size). Readers see the same records before and
+/// after. Like every write, it creates the pool file if it is missing, and
+/// refuses a file that is not safe to write. A file that holds bytes but
+/// no whole record may not be a pool at all: it is refused, unchanged.
 pub fn repair<S: KvpStore + ?Sized>(store: &S) -> Result<RepairReport> {
-    let mut pool = store.begin_write()?;
+    let mut pool = write_medium(store)?;
     let size = pool.size()?;
+    if size > 0 && size < SLOT {
+        return Err(Error::UnsafePool {
+            path: store.error_path().to_path_buf(),
+            reason: UnsafeReason::NoWholeRecord { size },
+        });
+    }
     let records = size / SLOT;
     let mut done = RepairReport {
         tail_bytes_cut: size % SLOT,
@@ -269,20 +344,16 @@ pub fn repair<S: KvpStore + ?Sized>(store: &S) -> Result<RepairReport> {
     if done.tail_bytes_cut > 0 {
         pool.set_len(records * SLOT)?;
     }
-    let mut dirty: Vec<(u64, Box<[u8]>)> = Vec::new();
-    for_each_record(&*pool, |index, slot| {
-        let mut fixed = slot.to_vec();
-        let (key, value) = fixed.split_at_mut(KEY_SIZE);
-        let zeroed = usize::from(zero_after_nul(key)) + usize::from(zero_after_nul(value));
-        if zeroed > 0 {
+    ops::rewrite_chunks(&mut *pool, |_, chunk| {
+        let mut changed = false;
+        for slot in chunk.chunks_exact_mut(RECORD_SIZE) {
+            let (key, value) = slot.split_at_mut(KEY_SIZE);
+            let zeroed = usize::from(zero_after_nul(key)) + usize::from(zero_after_nul(value));
             done.fields_zeroed += zeroed;
-            dirty.push((index, fixed.into_boxed_slice()));
+            changed |= zeroed > 0;
         }
-        ControlFlow::Continue(())
+        changed
     })?;
-    for (index, slot) in &dirty {
-        pool.write_at(slot, index * SLOT)?;
-    }
     pool.commit()?;
     Ok(done)
 }
@@ -333,6 +404,15 @@ fn inspect_slot(
         }
     }
     let key = record::field_text(key_field);
+    if let Some(c) = std::str::from_utf8(key)
+        .ok()
+        .and_then(text::first_unsafe_char)
+    {
+        findings.push(Finding::UnsafeCharInKey {
+            record: index,
+            code_point: u32::from(c),
+        });
+    }
     if key.is_empty() {
         findings.push(Finding::EmptyKey { record: index });
     } else if let Some(&first) = first_index.get(key) {

@@ -49,6 +49,104 @@ impl std::fmt::Display for Unit {
     }
 }
 
+/// Who held a pool's lock when a wait for it timed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LockHolder {
+    /// Other threads of this process were ahead in the store's queue.
+    ThisProcess {
+        /// How many operations were ahead when the wait ended.
+        ahead: usize,
+    },
+    /// A `flock` (as cloud-init and this library take) held by another
+    /// open file description.
+    Flock,
+    /// A classic POSIX `fcntl` lock (as hv_kvp_daemon takes), with its
+    /// owner's pid.
+    Posix {
+        /// The owning process.
+        pid: i32,
+    },
+    /// An OFD `fcntl` lock (as this library and libazureinit-kvp take),
+    /// which belongs to no one process.
+    Ofd,
+    /// The lock was released before the holder could be identified.
+    Unknown,
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockHolder::ThisProcess { ahead } => write!(
+                f,
+                "{ahead} other operation(s) of this process were ahead in the queue"
+            ),
+            LockHolder::Flock => f.write_str(
+                "another open file holds a flock on it (as cloud-init, kvp or any reader of the file can)",
+            ),
+            LockHolder::Posix { pid } => write!(
+                f,
+                "process {pid} holds a POSIX fcntl lock on it (as hv_kvp_daemon takes)"
+            ),
+            LockHolder::Ofd => f.write_str(
+                "another open file holds an OFD fcntl lock on it (as kvp and libazureinit-kvp take)",
+            ),
+            LockHolder::Unknown => f.write_str("another process held it"),
+        }
+    }
+}
+
+/// Why a pool file is refused for writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UnsafeReason {
+    /// The file has more than one hard link, so a write would also change
+    /// a file elsewhere.
+    HardLinked {
+        /// Its link count.
+        links: u64,
+    },
+    /// The file belongs to a user other than the caller and root.
+    ForeignOwner {
+        /// The owner's uid.
+        uid: u32,
+    },
+    /// Group or others may write the file, so anyone could plant records
+    /// or read what the caller writes next.
+    WritableByOthers {
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The file is not empty but holds no whole 2560-byte record, so it may
+    /// not be a pool at all.
+    NoWholeRecord {
+        /// Its size in bytes.
+        size: u64,
+    },
+}
+
+impl std::fmt::Display for UnsafeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnsafeReason::HardLinked { links } => write!(
+                f,
+                "it has {links} hard links, so writing would change another file too"
+            ),
+            UnsafeReason::ForeignOwner { uid } => {
+                write!(f, "it is owned by uid {uid}, neither root nor the caller")
+            }
+            UnsafeReason::WritableByOthers { mode } => write!(
+                f,
+                "its mode {mode:04o} lets group or others write it (chmod go-w to use it)"
+            ),
+            UnsafeReason::NoWholeRecord { size } => write!(
+                f,
+                "it holds {size} bytes but no whole 2560-byte record, so it may not be a pool file"
+            ),
+        }
+    }
+}
+
 /// A flat, stable classification of [`Error`], so that the C ABI and the
 /// Python binding each map errors through one table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,6 +170,16 @@ pub enum ErrorKind {
     UnknownName,
     /// [`Error::Io`].
     Io,
+    /// [`Error::UnsafePool`].
+    UnsafePool,
+    /// [`Error::PoolReplaced`].
+    PoolReplaced,
+    /// [`Error::PoolTooLarge`].
+    PoolTooLarge,
+    /// [`Error::InvalidOption`].
+    InvalidOption,
+    /// [`Error::Interrupted`].
+    Interrupted,
 }
 
 /// Everything that can go wrong in this crate.
@@ -120,13 +228,62 @@ pub enum Error {
         limit: usize,
     },
 
-    /// Another process held the pool's lock for longer than the timeout.
-    #[error("timed out after {timeout:?} waiting for the lock on {}: another process holds it; retry or raise the lock timeout", path.display())]
+    /// The pool's lock was held for longer than the timeout.
+    #[error("timed out after {timeout:?} waiting for the lock on {}: {holder}; retry or raise the lock timeout", path.display())]
     LockTimeout {
         /// The pool file.
         path: PathBuf,
         /// The timeout that passed.
         timeout: Duration,
+        /// Who held the lock, as far as the library could tell.
+        holder: LockHolder,
+    },
+
+    /// The pool file is not safe to write: it may belong to someone else, or
+    /// someone else may change it. Nothing was written.
+    #[error("refusing to write {}: {reason}", path.display())]
+    UnsafePool {
+        /// The pool file.
+        path: PathBuf,
+        /// What makes it unsafe.
+        reason: UnsafeReason,
+    },
+
+    /// A store opened by path found another file at that path than the one
+    /// it opened (the file was replaced, or renamed and re-created).
+    #[error("{} is no longer the file this store opened (it was replaced): open the store again to use the new file", path.display())]
+    PoolReplaced {
+        /// The pool file's path.
+        path: PathBuf,
+    },
+
+    /// A whole-pool read (records, entries, dump, check) met a pool larger
+    /// than the store's cap, [`crate::Options::max_pool_bytes`].
+    #[error("{} is {size} bytes, over the cap of {limit} bytes for reading a whole pool: raise max_pool_bytes if this pool is genuine", path.display())]
+    PoolTooLarge {
+        /// The pool file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The cap.
+        limit: u64,
+    },
+
+    /// An option's value cannot be used.
+    #[error("invalid {option}: {reason}")]
+    InvalidOption {
+        /// The option's name.
+        option: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A wait was ended by the caller's interrupt check
+    /// ([`crate::Options::wait_check`]) before the lock was taken.
+    #[error("the wait for the lock on {} was interrupted", path.display())]
+    Interrupted {
+        /// The pool file.
+        path: PathBuf,
     },
 
     /// The path names a directory, FIFO, device or socket, not a pool file.
@@ -207,6 +364,11 @@ impl Error {
             Error::NotARegularFile { .. } => ErrorKind::NotARegularFile,
             Error::UnknownName { .. } => ErrorKind::UnknownName,
             Error::Io { .. } => ErrorKind::Io,
+            Error::UnsafePool { .. } => ErrorKind::UnsafePool,
+            Error::PoolReplaced { .. } => ErrorKind::PoolReplaced,
+            Error::PoolTooLarge { .. } => ErrorKind::PoolTooLarge,
+            Error::InvalidOption { .. } => ErrorKind::InvalidOption,
+            Error::Interrupted { .. } => ErrorKind::Interrupted,
         }
     }
 
@@ -241,7 +403,11 @@ impl Error {
         match self {
             Error::Io { path, .. }
             | Error::LockTimeout { path, .. }
-            | Error::NotARegularFile { path } => Some(path),
+            | Error::NotARegularFile { path }
+            | Error::UnsafePool { path, .. }
+            | Error::PoolReplaced { path }
+            | Error::PoolTooLarge { path, .. }
+            | Error::Interrupted { path } => Some(path),
             _ => None,
         }
     }

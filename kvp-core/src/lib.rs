@@ -43,13 +43,18 @@ pub mod lock;
 pub mod pool;
 pub mod record;
 pub mod store;
+mod sys;
+pub mod text;
 
 pub use check::{CheckReport, Finding, RepairReport};
-pub use error::{Error, ErrorKind, Field, Result, Unit};
+pub use error::{Error, ErrorKind, Field, LockHolder, Result, Unit, UnsafeReason};
 pub use limits::{PoolMode, MAX_UNIQUE_KEYS};
 pub use pool::{Pool, DEFAULT_DIR};
 pub use record::{RawRecord, Record, KEY_SIZE, RECORD_SIZE, VALUE_SIZE};
-pub use store::{BootTime, FileStore, KvpStore, MemoryStore, Options, DEFAULT_CREATE_MODE};
+pub use store::{
+    BootTime, FileFacts, FileStore, KvpStore, MemoryStore, Options, WaitCheck, DEFAULT_CREATE_MODE,
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_POOL_BYTES,
+};
 
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]

@@ -14,13 +14,45 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LockHolder, Result};
+use crate::store::WaitCheck;
+
+/// Longest pause between two attempts while polling for a lock.
+const MAX_PAUSE: Duration = Duration::from_millis(10);
 
 /// Shared for reading, exclusive for writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LockKind {
     Shared,
     Exclusive,
+}
+
+/// When and how a wait for a lock ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wait<'a> {
+    /// When to give up; `None` waits as long as it takes.
+    pub(crate) deadline: Option<Instant>,
+    /// The timeout the deadline came from, for the error message.
+    pub(crate) timeout: Duration,
+    /// The caller's interrupt check.
+    pub(crate) check: Option<&'a WaitCheck>,
+}
+
+impl Wait<'_> {
+    /// The error for a wait that ran out, naming `holder`.
+    pub(crate) fn timed_out(&self, path: &Path, holder: LockHolder) -> Error {
+        Error::LockTimeout {
+            path: path.to_path_buf(),
+            timeout: self.timeout,
+            holder,
+        }
+    }
+}
+
+/// Why a wait ended without the lock.
+enum Stopped {
+    TimedOut,
+    Interrupted,
 }
 
 /// A descriptor holding both locks, released in reverse order on drop, on
@@ -31,39 +63,50 @@ pub(crate) struct PoolLock {
 }
 
 impl PoolLock {
-    /// Takes flock, then the OFD lock. `timeout` bounds the whole wait; on
-    /// expiry nothing is held and [`Error::LockTimeout`] is returned.
+    /// Takes flock, then the OFD lock. `wait` bounds the whole wait; on
+    /// expiry nothing is held and [`Error::LockTimeout`] names what held
+    /// the lock, as far as it can tell.
     pub(crate) fn acquire(
         file: File,
         path: &Path,
         kind: LockKind,
-        timeout: Option<Duration>,
+        wait: Wait<'_>,
     ) -> Result<PoolLock> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let timed_out = || Error::LockTimeout {
-            path: path.to_path_buf(),
-            timeout: timeout.unwrap_or_default(),
-        };
         let (flock_op, ofd_type) = match kind {
             LockKind::Shared => (libc::LOCK_SH, libc::F_RDLCK),
             LockKind::Exclusive => (libc::LOCK_EX, libc::F_WRLCK),
         };
-        if !wait_for(deadline, |blocking| flock(&file, flock_op, blocking))
+        let stopped = |stop: Stopped, holder: LockHolder| match stop {
+            Stopped::TimedOut => wait.timed_out(path, holder),
+            Stopped::Interrupted => Error::Interrupted {
+                path: path.to_path_buf(),
+            },
+        };
+        match wait_for(wait, |blocking| flock(&file, flock_op, blocking))
             .map_err(Error::io("lock (flock)", path))?
         {
-            return Err(timed_out());
+            Ok(()) => {}
+            Err(stop) => return Err(stopped(stop, LockHolder::Flock)),
         }
         // From here on, dropping `lock` releases the flock we hold.
         let mut lock = PoolLock {
             file,
             ofd_held: false,
         };
-        if !wait_for(deadline, |blocking| {
-            ofd_lock(&lock.file, ofd_type, blocking)
-        })
-        .map_err(Error::io("lock (fcntl F_OFD_SETLKW)", path))?
+        match wait_for(wait, |blocking| ofd_lock(&lock.file, ofd_type, blocking))
+            .map_err(Error::io("lock (fcntl F_OFD_SETLKW)", path))?
         {
-            return Err(timed_out());
+            Ok(()) => {}
+            Err(stop) => {
+                let holder = fcntl_holder(&lock.file, ofd_type).ok().flatten().map_or(
+                    LockHolder::Unknown,
+                    |h| match h.pid {
+                        Some(pid) => LockHolder::Posix { pid },
+                        None => LockHolder::Ofd,
+                    },
+                );
+                return Err(stopped(stop, holder));
+            }
         }
         lock.ofd_held = true;
         Ok(lock)
@@ -86,27 +129,35 @@ impl Drop for PoolLock {
     }
 }
 
-/// Runs `try_lock` blocking when there is no deadline, or in non-blocking
-/// attempts with a growing sleep until the deadline. `Ok(false)` means the
-/// deadline passed.
+/// Runs `try_lock` blocking when nothing bounds the wait, or else in
+/// non-blocking attempts with a growing pause, running the caller's check
+/// every [`crate::store::CHECK_EVERY`], until the deadline.
 fn wait_for(
-    deadline: Option<Instant>,
+    wait: Wait<'_>,
     mut try_lock: impl FnMut(bool) -> io::Result<bool>,
-) -> io::Result<bool> {
-    let Some(deadline) = deadline else {
-        return try_lock(true);
-    };
+) -> io::Result<std::result::Result<(), Stopped>> {
+    if wait.deadline.is_none() && wait.check.is_none() {
+        return try_lock(true).map(|_| Ok(()));
+    }
     let mut pause = Duration::from_micros(50);
+    let mut next_check = Instant::now() + crate::store::CHECK_EVERY;
     loop {
         if try_lock(false)? {
-            return Ok(true);
+            return Ok(Ok(()));
         }
         let now = Instant::now();
-        if now >= deadline {
-            return Ok(false);
+        if wait.deadline.is_some_and(|deadline| now >= deadline) {
+            return Ok(Err(Stopped::TimedOut));
         }
-        std::thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(Duration::from_millis(10));
+        if now >= next_check {
+            if wait.check.is_some_and(|check| !check.keep_waiting()) {
+                return Ok(Err(Stopped::Interrupted));
+            }
+            next_check = now + crate::store::CHECK_EVERY;
+        }
+        let left = wait.deadline.map_or(pause, |deadline| deadline - now);
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(MAX_PAUSE);
     }
 }
 
@@ -186,26 +237,34 @@ pub struct FcntlHolder {
     pub pid: Option<i32>,
 }
 
-/// Reports who holds locks on the file at `path` without waiting. Briefly
-/// takes and drops a non-blocking flock to learn whether one is held.
-pub fn probe(path: &Path) -> Result<LockProbe> {
-    let file = File::open(path).map_err(Error::io("open", path))?;
-    let mut region = whole_file(libc::F_WRLCK);
-    // SAFETY: `region` is a valid flock struct that F_OFD_GETLK fills in.
+/// The fcntl lock that would block a lock of `lock_type` on `file`, as
+/// `F_OFD_GETLK` reports it; `None` when there is none.
+fn fcntl_holder(file: &File, lock_type: libc::c_int) -> io::Result<Option<FcntlHolder>> {
+    let mut region = whole_file(lock_type);
+    // SAFETY: `region` is a valid flock struct that F_OFD_GETLK fills in;
+    // the descriptor is owned by `file`, which outlives the call.
     let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut region) };
     if rc != 0 {
-        return Err(Error::io("lock probe (F_OFD_GETLK)", path)(
-            io::Error::last_os_error(),
-        ));
+        return Err(io::Error::last_os_error());
     }
-    let fcntl = (i32::from(region.l_type) != libc::F_UNLCK).then(|| FcntlHolder {
-        exclusive: i32::from(region.l_type) == libc::F_WRLCK,
-        pid: (region.l_pid > 0).then_some(region.l_pid),
-    });
+    Ok(
+        (i32::from(region.l_type) != libc::F_UNLCK).then(|| FcntlHolder {
+            exclusive: i32::from(region.l_type) == libc::F_WRLCK,
+            pid: (region.l_pid > 0).then_some(region.l_pid),
+        }),
+    )
+}
+
+/// Reports who holds locks on an open pool file without waiting. Briefly
+/// takes and drops a non-blocking flock to learn whether one is held.
+/// [`crate::FileStore::probe_locks`] opens the file as every operation does.
+pub(crate) fn probe(file: &File, path: &Path) -> Result<LockProbe> {
+    let fcntl =
+        fcntl_holder(file, libc::F_WRLCK).map_err(Error::io("lock probe (F_OFD_GETLK)", path))?;
     let flock_free =
-        flock(&file, libc::LOCK_EX, false).map_err(Error::io("lock probe (flock)", path))?;
+        flock(file, libc::LOCK_EX, false).map_err(Error::io("lock probe (flock)", path))?;
     if flock_free {
-        flock(&file, libc::LOCK_UN, false).map_err(Error::io("unlock", path))?;
+        flock(file, libc::LOCK_UN, false).map_err(Error::io("unlock", path))?;
     }
     Ok(LockProbe {
         fcntl,

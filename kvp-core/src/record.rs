@@ -79,9 +79,13 @@ pub fn field_text(field: &[u8]) -> &[u8] {
 }
 
 /// Whether a key field holds exactly `key`: the bytes match and are followed
-/// by a NUL or by the end of the field. No decoding, no allocation.
+/// by a NUL or by the end of the field. No decoding, no allocation. A key
+/// that contains a NUL matches nothing: a field's text ends at its first
+/// NUL, so no record holds such a key (`a\0` must not match `a`, nor
+/// `a\0b` the garbage after a NUL).
 pub fn key_field_matches(field: &[u8], key: &[u8]) -> bool {
-    field.len() >= key.len()
+    !key.contains(&0)
+        && field.len() >= key.len()
         && &field[..key.len()] == key
         && (field.len() == key.len() || field[key.len()] == 0)
 }
@@ -162,5 +166,17 @@ mod tests {
         let full = [b'x'; KEY_SIZE];
         assert!(key_field_matches(&full, &[b'x'; KEY_SIZE]));
         assert!(!key_field_matches(&full, &[b'x'; KEY_SIZE - 1]));
+    }
+
+    #[test]
+    fn a_key_with_a_nul_matches_nothing() {
+        let slot = encode(b"a", b"1");
+        let (key, _) = split_slot(&slot);
+        assert!(!key_field_matches(key, b"a\0"));
+        let mut daemon = encode(b"a", b"");
+        daemon[2] = b'b'; // garbage after the NUL, as the daemon leaves it
+        let (key, _) = split_slot(&daemon);
+        assert!(!key_field_matches(key, b"a\0b"));
+        assert!(key_field_matches(key, b"a"));
     }
 }

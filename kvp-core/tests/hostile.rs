@@ -42,7 +42,16 @@ fn child(role: &str, path: &Path, _extra: &[String]) {
                 store.read("needle").expect("read").as_deref(),
                 Some("found")
             );
-            assert_eq!(store.unique_keys().expect("unique"), 2);
+            // Whole-pool reads refuse a pool over the cap, before loading it.
+            assert!(matches!(
+                store.unique_keys(),
+                Err(kvp_core::Error::PoolTooLarge { limit, .. }) if limit == kvp_core::DEFAULT_MAX_POOL_BYTES
+            ));
+            let raised = kvp_core::Options::new()
+                .max_pool_bytes(200 << 20)
+                .open(path)
+                .expect("open");
+            assert_eq!(raised.unique_keys().expect("unique"), 2);
             assert_eq!(store.delete("absent").expect("delete"), 0);
             println!("{}", max_rss_kb() - before);
         }

@@ -32,8 +32,8 @@ mod boundary;
 pub use constants::*;
 pub use error::{kvp_last_error_message, kvp_last_os_error};
 pub use options::{
-    kvp_options, kvp_options_init, KVP_DEFAULT_CREATE_MODE, KVP_LOCK_WAIT_FOREVER, KVP_MODE_FULL,
-    KVP_MODE_SAFE,
+    kvp_options, kvp_options_init, KVP_DEFAULT_CREATE_MODE, KVP_DEFAULT_LOCK_TIMEOUT_MS,
+    KVP_LOCK_WAIT_FOREVER, KVP_MODE_FULL, KVP_MODE_SAFE,
 };
 pub use records::{
     kvp_dump_json, kvp_foreach, kvp_foreach_fn, kvp_string_free, KVP_FOREACH_CONTINUE,

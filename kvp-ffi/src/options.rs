@@ -14,8 +14,13 @@ pub const KVP_MODE_SAFE: u32 = 0;
 /// (keys up to 511, values up to 2047 UTF-8 bytes).
 pub const KVP_MODE_FULL: u32 = 1;
 /// `kvp_options.lock_timeout_ms`: wait for the pool's locks as long as it
-/// takes, as hv_kvp_daemon and cloud-init do. The default.
+/// takes, as hv_kvp_daemon and cloud-init do. Then any user who can read
+/// the pool can stall the caller forever, so it is never the default.
 pub const KVP_LOCK_WAIT_FOREVER: i64 = -1;
+/// `kvp_options.lock_timeout_ms` default: 30 seconds. Any user who can read
+/// a pool can hold its lock, so a call waits this long at most unless told
+/// otherwise.
+pub const KVP_DEFAULT_LOCK_TIMEOUT_MS: i64 = 30_000;
 /// `kvp_options.create_mode` default: a pool file this library creates is
 /// readable and writable by its owner only (before the umask).
 pub const KVP_DEFAULT_CREATE_MODE: u32 = 0o600;
@@ -34,16 +39,17 @@ pub struct kvp_options {
     /// with `KVP_ERR_UNKNOWN_NAME`.
     pub mode: u32,
     /// Milliseconds to wait for the pool's locks before a call fails with
-    /// `KVP_ERR_LOCK_TIMEOUT`; 0 tries once; `KVP_LOCK_WAIT_FOREVER` (-1,
-    /// default) never gives up. Other negative values fail with
-    /// `KVP_ERR_INVALID_ARGUMENT`.
+    /// `KVP_ERR_LOCK_TIMEOUT`; default `KVP_DEFAULT_LOCK_TIMEOUT_MS` (30 s);
+    /// 0 tries once; `KVP_LOCK_WAIT_FOREVER` (-1) never gives up. Other
+    /// negative values fail with `KVP_ERR_INVALID_ARGUMENT`.
     pub lock_timeout_ms: i64,
     /// When true, each write is flushed to disk (fdatasync) before its lock
     /// is released. Default false.
     pub sync_on_write: bool,
     /// Permission bits of a pool file the store creates, masked by the
     /// umask as open(2) does. Default `KVP_DEFAULT_CREATE_MODE` (0600).
-    /// Bits above 07777 fail with `KVP_ERR_INVALID_ARGUMENT`.
+    /// Bits above 0777, and bits that let group or others write (writes
+    /// refuse such a file), fail with `KVP_ERR_INVALID_ARGUMENT`.
     pub create_mode: u32,
 }
 
@@ -51,7 +57,7 @@ impl Default for kvp_options {
     fn default() -> kvp_options {
         kvp_options {
             mode: KVP_MODE_SAFE,
-            lock_timeout_ms: KVP_LOCK_WAIT_FOREVER,
+            lock_timeout_ms: KVP_DEFAULT_LOCK_TIMEOUT_MS,
             sync_on_write: false,
             create_mode: KVP_DEFAULT_CREATE_MODE,
         }
@@ -99,7 +105,7 @@ impl kvp_options {
     }
 }
 
-/// Fills `*options` with the defaults: Safe mode, wait forever for locks,
+/// Fills `*options` with the defaults: Safe mode, a lock timeout of 30 s,
 /// no sync, files created 0600. Does nothing when `options` is NULL.
 ///
 /// # Safety
@@ -125,6 +131,10 @@ mod tests {
         let options = kvp_options::default().to_core().expect("valid");
         assert_eq!(options, Options::new());
         assert_eq!(KVP_DEFAULT_CREATE_MODE, kvp_core::DEFAULT_CREATE_MODE);
+        assert_eq!(
+            Duration::from_millis(KVP_DEFAULT_LOCK_TIMEOUT_MS as u64),
+            kvp_core::DEFAULT_LOCK_TIMEOUT
+        );
     }
 
     #[test]

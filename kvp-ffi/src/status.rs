@@ -54,6 +54,16 @@ pub enum kvp_status {
     KVP_ERR_IO = 15,
     /// A failure this version of the ABI has no code for.
     KVP_ERR_OTHER = 16,
+    /// Writes refuse the pool file: it has more than one link, belongs to
+    /// another user than the caller and root, or group or others may write
+    /// it (or, for a repair, it holds no whole record). Nothing was written.
+    KVP_ERR_UNSAFE_POOL = 17,
+    /// A store opened by path found another file at the path than the one
+    /// it opened: close it and open the path again.
+    KVP_ERR_POOL_REPLACED = 18,
+    /// A whole-pool read (`kvp_foreach`, `kvp_dump_json`) met a pool larger
+    /// than the cap (64 MiB); nothing was read.
+    KVP_ERR_POOL_TOO_LARGE = 19,
 }
 
 use kvp_status::*;
@@ -70,6 +80,10 @@ pub(crate) fn from_kind(kind: ErrorKind) -> kvp_status {
         ErrorKind::NotARegularFile => KVP_ERR_NOT_A_REGULAR_FILE,
         ErrorKind::UnknownName => KVP_ERR_UNKNOWN_NAME,
         ErrorKind::Io => KVP_ERR_IO,
+        ErrorKind::UnsafePool => KVP_ERR_UNSAFE_POOL,
+        ErrorKind::PoolReplaced => KVP_ERR_POOL_REPLACED,
+        ErrorKind::PoolTooLarge => KVP_ERR_POOL_TOO_LARGE,
+        ErrorKind::InvalidOption => KVP_ERR_INVALID_ARGUMENT,
         // A kind added to the core later gets its own code in a later ABI;
         // until then it must not pose as one of the codes above.
         _ => KVP_ERR_OTHER,
@@ -77,7 +91,7 @@ pub(crate) fn from_kind(kind: ErrorKind) -> kvp_status {
 }
 
 /// Every code with its constant name, in value order.
-const NAMES: [(kvp_status, &str); 17] = [
+const NAMES: [(kvp_status, &str); 20] = [
     (KVP_OK, "KVP_OK\0"),
     (KVP_ERR_NULL_ARGUMENT, "KVP_ERR_NULL_ARGUMENT\0"),
     (KVP_ERR_INVALID_UTF8, "KVP_ERR_INVALID_UTF8\0"),
@@ -95,6 +109,9 @@ const NAMES: [(kvp_status, &str); 17] = [
     (KVP_ERR_UNKNOWN_NAME, "KVP_ERR_UNKNOWN_NAME\0"),
     (KVP_ERR_IO, "KVP_ERR_IO\0"),
     (KVP_ERR_OTHER, "KVP_ERR_OTHER\0"),
+    (KVP_ERR_UNSAFE_POOL, "KVP_ERR_UNSAFE_POOL\0"),
+    (KVP_ERR_POOL_REPLACED, "KVP_ERR_POOL_REPLACED\0"),
+    (KVP_ERR_POOL_TOO_LARGE, "KVP_ERR_POOL_TOO_LARGE\0"),
 ];
 
 const UNKNOWN: &str = "KVP_ERR_UNKNOWN_STATUS\0";
@@ -134,7 +151,7 @@ mod tests {
 
     #[test]
     fn out_of_range_codes_are_unknown() {
-        for code in [-1, 17, c_int::MAX, c_int::MIN] {
+        for code in [-1, 20, c_int::MAX, c_int::MIN] {
             // SAFETY: as above.
             let text = unsafe { CStr::from_ptr(kvp_status_str(code)) };
             assert_eq!(text.to_bytes(), b"KVP_ERR_UNKNOWN_STATUS");
@@ -153,6 +170,9 @@ mod tests {
             ErrorKind::NotARegularFile,
             ErrorKind::UnknownName,
             ErrorKind::Io,
+            ErrorKind::UnsafePool,
+            ErrorKind::PoolReplaced,
+            ErrorKind::PoolTooLarge,
         ];
         let codes: std::collections::HashSet<_> =
             kinds.iter().map(|kind| from_kind(*kind) as i32).collect();

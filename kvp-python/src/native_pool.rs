@@ -80,6 +80,10 @@ impl NativePool {
                 let timed_out = kvp_core::Error::LockTimeout {
                     path: self.store.path().to_path_buf(),
                     timeout: self.lock_timeout.unwrap_or_default(),
+                    holder: match err {
+                        kvp_core::Error::LockTimeout { holder, .. } => holder,
+                        _ => kvp_core::LockHolder::Unknown,
+                    },
                 };
                 Err(to_py(py, timed_out))
             }

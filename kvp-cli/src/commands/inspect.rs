@@ -1,10 +1,9 @@
 //! Commands that look at the pool file itself: info and check.
 
-use std::io;
 use std::path::Path;
 
 use kvp_core::check::{self, CheckReport, Finding, RepairReport};
-use kvp_core::lock::{self, LockProbe};
+use kvp_core::lock::LockProbe;
 use kvp_core::{Error, KvpStore, RECORD_SIZE};
 use serde_json::{json, Value};
 
@@ -15,15 +14,9 @@ use crate::output;
 /// Path, size, records, unique keys, staleness and current lock holders.
 pub fn info(cx: &mut Context<'_>) -> Result<Status, Failure> {
     let path = cx.store.path().to_path_buf();
-    let size = match std::fs::metadata(&path) {
-        Ok(metadata) => Some(metadata.len()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Failure::Runtime(format!("stat {}: {e}", path.display()))),
-    };
-    let probe = match size {
-        Some(_) => lock::probe(&path)?,
-        None => LockProbe::default(),
-    };
+    let facts = cx.store.facts()?;
+    let size = facts.as_ref().map(|f| f.size);
+    let probe = facts.map(|f| f.locks).unwrap_or_default();
     // Locked reads: while a writer holds the pool these give up (the
     // lock timeout) and are shown as unknown rather than hanging info.
     let unique_keys = unless_locked(cx.store.unique_keys())?;

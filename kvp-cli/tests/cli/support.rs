@@ -117,6 +117,10 @@ pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join(name);
     std::fs::copy(&source, &path).expect("copy fixture");
+    // As a pool this library creates: owner only, so check has nothing to
+    // say about who else may read it.
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod fixture");
     (dir, path)
 }
 

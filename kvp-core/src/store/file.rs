@@ -1,24 +1,38 @@
 //! The store on a real pool file.
 
-use std::fs::{DirBuilder, File, OpenOptions};
+use std::fmt;
+use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Instant, SystemTime};
 
-use crate::error::{Error, Result};
-use crate::lock::{LockKind, PoolLock};
+use crate::error::{Error, LockHolder, Result, UnsafeReason};
+use crate::lock::{self, LockKind, LockProbe, PoolLock, Wait};
 use crate::pool::Pool;
-use crate::store::medium::{Backend, Medium, MediumMut, Missing};
+use crate::store::location::{self, LastComponent, Location};
+use crate::store::medium::{Backend, Medium, MediumMut, Missing, Token};
 use crate::store::options::Options;
+use crate::store::queue::{FairQueue, Refused, Turn};
+use crate::sys::{self, Stat};
 
 /// A pool file, opened by path or by pool number.
 ///
-/// Every operation opens its own descriptor (`O_CLOEXEC`), takes `flock`
-/// and an OFD lock on it, does a few `pread`/`pwrite` calls and closes it.
-/// The store is therefore `Send + Sync`, safe to share between threads and
-/// across `fork`, and holds no descriptor between calls.
+/// The store keeps a descriptor of the pool's directory, checked component
+/// by component when the store is opened (or when a write first creates
+/// it), so that swapping a directory for a symlink cannot redirect it.
+/// Every operation opens its own descriptor of the pool file in that
+/// directory (`O_NOFOLLOW|O_NOCTTY|O_NONBLOCK|O_CLOEXEC`, after checking
+/// that the name holds a regular file), takes `flock` and an OFD lock on
+/// it, does a few `pread`/`pwrite` calls and closes it. The threads of one
+/// process that share a store take their turns in arrival order. The store
+/// is `Send + Sync`, and safe to share between threads and across `fork`.
+///
+/// Writes refuse a pool file with more than one link, owned by another
+/// user than the caller and root, or writable by group or others
+/// ([`Error::UnsafePool`]).
 ///
 /// ```
 /// use kvp_core::{FileStore, KvpStore, Pool};
@@ -29,11 +43,30 @@ use crate::store::options::Options;
 /// assert_eq!(pool.read("PROVISIONING_REPORT")?.as_deref(), Some("result=success"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FileStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     path: PathBuf,
-    follow_symlinks: bool,
+    by_path: bool,
     options: Options,
+    /// The checked directory, once it exists.
+    location: Mutex<Option<Arc<Location>>>,
+    /// For a store opened by path: the (device, inode) it found there.
+    identity: Mutex<Option<(u64, u64)>>,
+    queue: FairQueue,
+}
+
+impl fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileStore")
+            .field("path", &self.inner.path)
+            .field("by_path", &self.inner.by_path)
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FileStore {
@@ -49,120 +82,291 @@ impl FileStore {
 
     pub(crate) fn with_options(
         path: PathBuf,
-        follow_symlinks: bool,
+        by_path: bool,
         options: Options,
     ) -> Result<FileStore> {
-        if path.as_os_str().is_empty() {
-            // Refused now rather than at the first operation, as open("") is.
-            return Err(Error::io("open", path)(io::Error::from_raw_os_error(
-                libc::ENOENT,
-            )));
-        }
-        let metadata = if follow_symlinks {
-            std::fs::metadata(&path)
-        } else {
-            std::fs::symlink_metadata(&path)
+        let store = FileStore {
+            inner: Arc::new(Inner {
+                path,
+                by_path,
+                options,
+                location: Mutex::new(None),
+                identity: Mutex::new(None),
+                queue: FairQueue::default(),
+            }),
         };
-        match metadata {
-            Ok(metadata) if !metadata.is_file() => return Err(Error::NotARegularFile { path }),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("inspect", path)(e)),
-        }
-        Ok(FileStore {
-            path,
-            follow_symlinks,
-            options,
-        })
-    }
-
-    /// The pool file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn open_file(&self, write: bool) -> io::Result<File> {
-        let mut custom = libc::O_CLOEXEC | libc::O_NONBLOCK;
-        if !self.follow_symlinks {
-            custom |= libc::O_NOFOLLOW;
-        }
-        let mut open = OpenOptions::new();
-        open.read(true).custom_flags(custom);
-        if write {
-            open.write(true).create(true).mode(self.options.create_mode);
-        }
-        open.open(&self.path)
-    }
-
-    /// Opens a descriptor and checks it is a regular file; O_NONBLOCK above
-    /// keeps a FIFO from hanging the open.
-    fn open_checked(&self, write: bool) -> Result<File> {
-        let file = match self.open_file(write) {
-            Err(e) if write && e.kind() == io::ErrorKind::NotFound => {
-                self.create_parent()?;
-                self.open_file(true)
+        // Resolve now, so that a bad path fails at open and a store opened
+        // by path pins the file that is there now.
+        if let Some(location) = store.location(false)? {
+            if let Some((_, stat)) = open_file(&location, &store.inner.path, Access::Inspect, 0)? {
+                store.pin(&stat)?;
             }
-            other => other,
+        }
+        Ok(store)
+    }
+
+    /// The pool file's path, as given.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The pool file's size, owner, mode and links, and who holds locks on
+    /// it right now, without waiting; `None` when the pool does not exist.
+    /// Opens the file as every operation does, so a symlink, FIFO or device
+    /// in its place is refused, never opened.
+    pub fn facts(&self) -> Result<Option<FileFacts>> {
+        let Some(location) = self.location(false)? else {
+            return Ok(None);
         };
-        let file = file.map_err(|e| self.open_error(e))?;
-        let metadata = file.metadata().map_err(Error::io("stat", &self.path))?;
-        if !metadata.is_file() {
-            return Err(Error::NotARegularFile {
-                path: self.path.clone(),
-            });
-        }
-        Ok(file)
-    }
-
-    fn open_error(&self, e: io::Error) -> Error {
-        match e.raw_os_error() {
-            Some(libc::EISDIR) => Error::NotARegularFile {
-                path: self.path.clone(),
-            },
-            Some(libc::ELOOP) if !self.follow_symlinks => Error::Io {
-                operation: "open (refusing a symlink in place of a pool file)",
-                path: self.path.clone(),
-                source: e,
-            },
-            _ => Error::io("open", &self.path)(e),
+        match open_file(&location, &self.inner.path, Access::Read, 0)? {
+            None => Ok(None),
+            Some((file, stat)) => {
+                self.pin(&stat)?;
+                Ok(Some(FileFacts {
+                    size: stat.size,
+                    mode: stat.permissions(),
+                    owner: stat.uid,
+                    links: stat.nlink,
+                    unsafe_for_writes: refuse_unsafe(&stat).err(),
+                    locks: lock::probe(&file, &self.inner.path)?,
+                }))
+            }
         }
     }
 
-    fn create_parent(&self) -> Result<()> {
-        let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+    /// The checked directory, resolved once it exists; created on write.
+    fn location(&self, create: bool) -> Result<Option<Arc<Location>>> {
+        let mut cached = self
+            .inner
+            .location
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(location) = cached.as_ref() {
+            return Ok(Some(Arc::clone(location)));
+        }
+        let last = if self.inner.by_path {
+            LastComponent::FollowTrusted
+        } else {
+            LastComponent::NoFollow
+        };
+        let resolved = location::resolve(&self.inner.path, last, create)?.map(Arc::new);
+        cached.clone_from(&resolved);
+        Ok(resolved)
+    }
+
+    /// For a store opened by path: remembers the first file found, and
+    /// refuses any other one later.
+    fn pin(&self, stat: &Stat) -> Result<()> {
+        if !self.inner.by_path {
             return Ok(());
-        };
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(parent)
-            .map_err(Error::io("create directory", parent))
+        }
+        let mut identity = self
+            .inner
+            .identity
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match *identity {
+            Some(id) if id != stat.id => Err(Error::PoolReplaced {
+                path: self.inner.path.clone(),
+            }),
+            Some(_) => Ok(()),
+            None => {
+                *identity = Some(stat.id);
+                Ok(())
+            }
+        }
     }
 
-    fn lock(&self, file: File, kind: LockKind) -> Result<Locked<'_>> {
-        let lock = PoolLock::acquire(file, &self.path, kind, self.options.lock_timeout)?;
-        Ok(Locked { lock, store: self })
+    fn wait(&self, deadline: Option<Instant>) -> Wait<'_> {
+        Wait {
+            deadline,
+            timeout: self.inner.options.lock_timeout.unwrap_or_default(),
+            check: self.inner.options.wait_check.as_ref(),
+        }
     }
+
+    /// Takes this thread's turn among the store's users in this process.
+    fn turn(&self, wait: Wait<'_>) -> Result<Turn<'_>> {
+        self.inner
+            .queue
+            .enter(wait.deadline, wait.check)
+            .map_err(|refused| match refused {
+                Refused::TimedOut { ahead } => {
+                    wait.timed_out(&self.inner.path, LockHolder::ThisProcess { ahead })
+                }
+                Refused::Interrupted => Error::Interrupted {
+                    path: self.inner.path.clone(),
+                },
+            })
+    }
+
+    /// Opens and locks the pool; `None` for a read of a missing pool.
+    fn begin(&self, kind: LockKind) -> Result<Option<Locked<'_>>> {
+        let deadline = self
+            .inner
+            .options
+            .lock_timeout
+            .and_then(|timeout| Instant::now().checked_add(timeout));
+        let wait = self.wait(deadline);
+        let turn = self.turn(wait)?;
+        let write = kind == LockKind::Exclusive;
+        let Some(location) = self.location(write)? else {
+            return Ok(None);
+        };
+        let access = if write { Access::Write } else { Access::Read };
+        let create_mode = self.inner.options.create_mode;
+        let Some((file, stat)) = open_file(&location, &self.inner.path, access, create_mode)?
+        else {
+            return Ok(None);
+        };
+        self.pin(&stat)?;
+        if write {
+            refuse_unsafe(&stat).map_err(|reason| Error::UnsafePool {
+                path: self.inner.path.clone(),
+                reason,
+            })?;
+        }
+        let lock = PoolLock::acquire(file, &self.inner.path, kind, wait)?;
+        Ok(Some(Locked {
+            lock,
+            store: self,
+            _turn: turn,
+        }))
+    }
+}
+
+/// What [`FileStore::facts`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileFacts {
+    /// Size in bytes.
+    pub size: u64,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner uid.
+    pub owner: u32,
+    /// Hard links.
+    pub links: u64,
+    /// Why writes refuse the file, if they do.
+    pub unsafe_for_writes: Option<UnsafeReason>,
+    /// Who holds locks on it.
+    pub locks: LockProbe,
+}
+
+/// What an open is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Read only; a missing file is `None`.
+    Read,
+    /// Read and write, creating the file when it is missing.
+    Write,
+    /// Only to learn which file is there: opened `O_PATH`, never for I/O.
+    Inspect,
+}
+
+/// Opens the pool file `location` names, after checking that the name holds
+/// a regular file (no symlink, FIFO, socket or device is ever opened), and
+/// checks after the open that the same file was opened. A new file is
+/// created with `O_EXCL`, so it is never someone else's. `None` when the
+/// file is missing and `access` is not `Write`.
+fn open_file(
+    location: &Location,
+    path: &Path,
+    access: Access,
+    create_mode: u32,
+) -> Result<Option<(File, Stat)>> {
+    let dir = location.dir.as_fd();
+    // Each pass sees the file exist or not; a file that changes kind or
+    // identity between the check and the open is looked at again.
+    for _ in 0..4 {
+        let expected = match sys::lstatat(dir, &location.name) {
+            Ok(stat) if stat.is_symlink() => return Err(symlink_refused(path)),
+            Ok(stat) if !stat.is_file() => {
+                return Err(Error::NotARegularFile {
+                    path: path.to_path_buf(),
+                })
+            }
+            Ok(stat) => Some(stat.id),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && access != Access::Write => {
+                return Ok(None)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
+            Err(e) => return Err(Error::io("inspect", path)(e)),
+        };
+        let mut flags = libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK;
+        flags |= match access {
+            Access::Read => libc::O_RDONLY,
+            Access::Write => libc::O_RDWR,
+            Access::Inspect => libc::O_PATH,
+        };
+        if expected.is_none() {
+            flags |= libc::O_CREAT | libc::O_EXCL;
+        }
+        let fd = match sys::openat(Some(dir), &location.name, flags, create_mode) {
+            Ok(fd) => fd,
+            // Created or removed by someone else since the check: look again.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EEXIST | libc::ENOENT)) => continue,
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(symlink_refused(path)),
+            Err(e) => return Err(Error::io("open", path)(e)),
+        };
+        let stat = sys::fstat(fd.as_fd()).map_err(Error::io("stat", path))?;
+        if !stat.is_file() || expected.is_some_and(|id| id != stat.id) {
+            continue;
+        }
+        return Ok(Some((File::from(fd), stat)));
+    }
+    Err(Error::io(
+        "open (the file kept changing while it was opened)",
+        path,
+    )(io::Error::from_raw_os_error(libc::EAGAIN)))
+}
+
+fn symlink_refused(path: &Path) -> Error {
+    Error::io("open (refusing a symlink in place of a pool file)", path)(
+        io::Error::from_raw_os_error(libc::ELOOP),
+    )
+}
+
+/// Why a file must not be written, if it must not.
+pub(crate) fn refuse_unsafe(stat: &Stat) -> std::result::Result<(), UnsafeReason> {
+    if stat.nlink > 1 {
+        return Err(UnsafeReason::HardLinked { links: stat.nlink });
+    }
+    if stat.uid != 0 && stat.uid != sys::euid() {
+        return Err(UnsafeReason::ForeignOwner { uid: stat.uid });
+    }
+    if stat.permissions() & 0o022 != 0 {
+        return Err(UnsafeReason::WritableByOthers {
+            mode: stat.permissions(),
+        });
+    }
+    Ok(())
 }
 
 impl Backend for FileStore {
     fn options(&self) -> &Options {
-        &self.options
+        &self.inner.options
     }
 
-    fn begin_read(&self) -> Result<Box<dyn Medium + '_>> {
-        match self.open_checked(false) {
-            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                Ok(Box::new(Missing))
-            }
-            Err(e) => Err(e),
-            Ok(file) => Ok(Box::new(self.lock(file, LockKind::Shared)?)),
+    fn error_path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn begin_read(&self, _: Token) -> Result<Box<dyn Medium + '_>> {
+        Ok(match self.begin(LockKind::Shared)? {
+            Some(locked) => Box::new(locked),
+            None => Box::new(Missing),
+        })
+    }
+
+    fn begin_write(&self, _: Token) -> Result<Box<dyn MediumMut + '_>> {
+        match self.begin(LockKind::Exclusive)? {
+            Some(locked) => Ok(Box::new(locked)),
+            // A write creates what is missing, so it always finds a file.
+            None => Err(Error::io("open", &self.inner.path)(
+                io::Error::from_raw_os_error(libc::ENOENT),
+            )),
         }
-    }
-
-    fn begin_write(&self) -> Result<Box<dyn MediumMut + '_>> {
-        let file = self.open_checked(true)?;
-        Ok(Box::new(self.lock(file, LockKind::Exclusive)?))
     }
 }
 
@@ -191,21 +395,26 @@ fn free_bytes(file: &File) -> Option<u64> {
     available.checked_mul(block)
 }
 
-/// A descriptor of the pool with its locks held.
+/// A descriptor of the pool with its locks held, and the thread's turn.
 struct Locked<'s> {
     lock: PoolLock,
     store: &'s FileStore,
+    _turn: Turn<'s>,
 }
 
 impl Locked<'_> {
     fn io(&self, operation: &'static str) -> impl FnOnce(io::Error) -> Error + '_ {
-        Error::io(operation, &self.store.path)
+        Error::io(operation, &self.store.inner.path)
+    }
+
+    fn fstat(&self) -> Result<Stat> {
+        sys::fstat(self.lock.file().as_fd()).map_err(self.io("stat"))
     }
 }
 
 impl Medium for Locked<'_> {
     fn size(&self) -> Result<u64> {
-        Ok(self.lock.file().metadata().map_err(self.io("stat"))?.len())
+        Ok(self.fstat()?.size)
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
@@ -229,6 +438,10 @@ impl Medium for Locked<'_> {
         let metadata = self.lock.file().metadata().map_err(self.io("stat"))?;
         Ok(Some(metadata.modified().map_err(self.io("stat"))?))
     }
+
+    fn stat(&self) -> Option<Stat> {
+        self.fstat().ok()
+    }
 }
 
 impl MediumMut for Locked<'_> {
@@ -237,6 +450,10 @@ impl MediumMut for Locked<'_> {
             .file()
             .write_all_at(buf, offset)
             .map_err(self.io("write"))
+    }
+
+    fn append(&mut self, buf: &[u8], expected_end: u64) -> Result<()> {
+        sys::append_all(self.lock.file().as_fd(), buf, expected_end).map_err(self.io("write"))
     }
 
     fn reserve(&mut self, offset: u64, len: u64) -> Result<()> {
@@ -288,7 +505,7 @@ impl MediumMut for Locked<'_> {
     }
 
     fn commit(self: Box<Self>) -> Result<()> {
-        if self.store.options.sync_on_write {
+        if self.store.inner.options.sync_on_write {
             self.lock.file().sync_data().map_err(self.io("fdatasync"))?;
         }
         Ok(())

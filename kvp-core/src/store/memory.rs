@@ -3,8 +3,10 @@
 use std::sync::{PoisonError, RwLock};
 use std::time::SystemTime;
 
+use std::path::Path;
+
 use crate::error::Result;
-use crate::store::medium::{Backend, Medium, MediumMut};
+use crate::store::medium::{Backend, Medium, MediumMut, Token};
 use crate::store::options::Options;
 
 /// A pool held in memory. It runs the same operation code as
@@ -82,13 +84,17 @@ impl Backend for MemoryStore {
         &self.options
     }
 
-    fn begin_read(&self) -> Result<Box<dyn Medium + '_>> {
+    fn error_path(&self) -> &Path {
+        Path::new("<memory>")
+    }
+
+    fn begin_read(&self, _: Token) -> Result<Box<dyn Medium + '_>> {
         Ok(Box::new(
             self.image.read().unwrap_or_else(PoisonError::into_inner),
         ))
     }
 
-    fn begin_write(&self) -> Result<Box<dyn MediumMut + '_>> {
+    fn begin_write(&self, _: Token) -> Result<Box<dyn MediumMut + '_>> {
         Ok(Box::new(
             self.image.write().unwrap_or_else(PoisonError::into_inner),
         ))
@@ -122,6 +128,12 @@ impl MediumMut for std::sync::RwLockWriteGuard<'_, Image> {
             self.bytes.resize(end, 0);
         }
         self.bytes[start..end].copy_from_slice(buf);
+        self.modified = Some(SystemTime::now());
+        Ok(())
+    }
+
+    fn append(&mut self, buf: &[u8], _expected_end: u64) -> Result<()> {
+        self.bytes.extend_from_slice(buf);
         self.modified = Some(SystemTime::now());
         Ok(())
     }

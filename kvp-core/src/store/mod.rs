@@ -2,21 +2,27 @@
 //! and [`MemoryStore`] in memory.
 
 mod file;
+mod location;
 pub(crate) mod medium;
 mod memory;
 pub(crate) mod ops;
 mod options;
+mod queue;
 
 use std::collections::BTreeMap;
 
-pub use file::FileStore;
+pub(crate) use file::refuse_unsafe;
+pub use file::{FileFacts, FileStore};
 pub use memory::MemoryStore;
-pub use options::{BootTime, Options, DEFAULT_CREATE_MODE};
+pub use options::{
+    BootTime, Options, WaitCheck, DEFAULT_CREATE_MODE, DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_POOL_BYTES,
+};
+pub(crate) use queue::CHECK_EVERY;
 
 use crate::error::{Error, Result};
 use crate::limits::{PoolMode, MAX_UNIQUE_KEYS};
 use crate::record::{self, RawRecord, Record, RECORD_SIZE};
-use medium::Backend;
+use medium::{Backend, Medium, MediumMut, Token};
 
 /// The operations on a KVP pool, shared by [`FileStore`] and
 /// [`MemoryStore`]; the semantics are those of docs/kvp.md.
@@ -41,7 +47,25 @@ use medium::Backend;
 /// # Ok::<(), kvp_core::Error>(())
 /// ```
 ///
-/// The trait is sealed: it is implemented by this crate's stores only.
+/// Keys are matched as exact bytes up to the first NUL of the key field. A
+/// key that contains a NUL matches no record (no record can hold one), and
+/// one that is not UTF-8 can be read and deleted through the `_raw`
+/// methods.
+///
+/// Whole-pool reads ([`KvpStore::records`], [`KvpStore::entries`],
+/// [`KvpStore::dump_json`], [`KvpStore::unique_keys`]) refuse a pool over
+/// [`Options::max_pool_bytes`] with [`Error::PoolTooLarge`]; the other
+/// operations stream in fixed chunks, so memory stays bounded whatever the
+/// file holds.
+///
+/// The trait is sealed: it is implemented by this crate's stores only, and
+/// the backend it builds on cannot be reached from outside the crate:
+///
+/// ```compile_fail
+/// fn bypass<S: kvp_core::KvpStore>(store: &S) {
+///     let _ = store.begin_write(); // the backend needs a token only the crate can make
+/// }
+/// ```
 pub trait KvpStore: Backend {
     /// The limits this store enforces on writes.
     fn mode(&self) -> PoolMode {
@@ -55,7 +79,7 @@ pub trait KvpStore: Backend {
     /// [`Error::UniqueKeyLimit`].
     fn insert(&self, key: &str, value: &str) -> Result<()> {
         self.mode().check(key, value)?;
-        let mut pool = self.begin_write()?;
+        let mut pool = self.begin_write(Token::new())?;
         ops::insert(&mut *pool, key.as_bytes(), value.as_bytes())?;
         pool.commit()
     }
@@ -69,7 +93,7 @@ pub trait KvpStore: Backend {
     /// are validated first; if one is invalid, none is written.
     fn append_many(&self, entries: &[(&str, &str)]) -> Result<()> {
         let slots = encode_checked(self.mode(), entries)?;
-        let mut pool = self.begin_write()?;
+        let mut pool = self.begin_write(Token::new())?;
         ops::append_encoded(&mut *pool, &slots)?;
         pool.commit()
     }
@@ -85,12 +109,13 @@ pub trait KvpStore: Backend {
                 limit: MAX_UNIQUE_KEYS,
             });
         }
-        let mut pool = self.begin_write()?;
+        let mut pool = self.begin_write(Token::new())?;
         ops::replace_all(&mut *pool, &slots)?;
         pool.commit()
     }
 
-    /// The value of the last record holding `key`, or `None`.
+    /// The value of the last record holding `key`, or `None`. Invalid UTF-8
+    /// in the value is replaced with U+FFFD.
     fn read(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .read_raw(key.as_bytes())?
@@ -99,7 +124,7 @@ pub trait KvpStore: Backend {
 
     /// The exact value bytes of the last record holding `key`.
     fn read_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        ops::read(&*self.begin_read()?, key)
+        ops::read(&*self.begin_read(Token::new())?, key)
     }
 
     /// Removes every record holding `key`; the rest keep their order.
@@ -108,12 +133,19 @@ pub trait KvpStore: Backend {
         self.delete_many(&[key])
     }
 
-    /// Removes every record holding any of `keys`, in one pass.
+    /// Removes every record holding any of `keys`, in one pass. A delete
+    /// that removes nothing changes nothing in the file.
     fn delete_many(&self, keys: &[&str]) -> Result<usize> {
-        let mut pool = self.begin_write()?;
+        let raw: Vec<&[u8]> = keys.iter().map(|key| key.as_bytes()).collect();
+        self.delete_raw(&raw)
+    }
+
+    /// As [`KvpStore::delete_many`], with keys as exact bytes (for keys that
+    /// are not UTF-8).
+    fn delete_raw(&self, keys: &[&[u8]]) -> Result<usize> {
+        let mut pool = self.begin_write(Token::new())?;
         let removed = ops::delete_where(&mut *pool, |field| {
-            keys.iter()
-                .any(|key| record::key_field_matches(field, key.as_bytes()))
+            keys.iter().any(|key| record::key_field_matches(field, key))
         })?;
         pool.commit()?;
         Ok(removed)
@@ -121,18 +153,32 @@ pub trait KvpStore: Backend {
 
     /// Removes every record, keeping the file.
     fn clear(&self) -> Result<()> {
-        let mut pool = self.begin_write()?;
+        let mut pool = self.begin_write(Token::new())?;
         ops::replace_all(&mut *pool, &[])?;
         pool.commit()
     }
 
-    /// Every key with the value of its last record.
+    /// Every key that is UTF-8 with the value of its last record (invalid
+    /// UTF-8 in values replaced with U+FFFD). Keys that are not UTF-8
+    /// cannot be named by a `String` without merging with another key, so
+    /// they are left out here: [`KvpStore::raw_entries`] has every key.
     fn entries(&self) -> Result<BTreeMap<String, String>> {
         Ok(self
-            .records()?
+            .raw_entries()?
             .into_iter()
-            .map(|r| (r.key, r.value))
+            .filter_map(|(key, value)| {
+                let key = String::from_utf8(key).ok()?;
+                Some((key, String::from_utf8_lossy(&value).into_owned()))
+            })
             .collect())
+    }
+
+    /// Every distinct key, as exact bytes, with the exact value of its last
+    /// record, in byte order. Two keys that differ in any byte stay apart.
+    fn raw_entries(&self) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> {
+        let pool = self.begin_read(Token::new())?;
+        ops::check_cap(&*pool, self.options().max_pool_bytes, self.error_path())?;
+        ops::raw_entries(&*pool)
     }
 
     /// Every record in file order, duplicates kept, as text.
@@ -146,12 +192,14 @@ pub trait KvpStore: Backend {
 
     /// Every record in file order, as exact bytes.
     fn raw_records(&self) -> Result<Vec<RawRecord>> {
-        ops::raw_records(&*self.begin_read()?)
+        let pool = self.begin_read(Token::new())?;
+        ops::check_cap(&*pool, self.options().max_pool_bytes, self.error_path())?;
+        ops::raw_records(&*pool)
     }
 
     /// Whole records in the pool (a partial trailing record is not counted).
     fn len(&self) -> Result<usize> {
-        let count = ops::record_count(&*self.begin_read()?)?;
+        let count = ops::record_count(&*self.begin_read(Token::new())?)?;
         Ok(usize::try_from(count).unwrap_or(usize::MAX))
     }
 
@@ -160,22 +208,27 @@ pub trait KvpStore: Backend {
         Ok(self.len()? == 0)
     }
 
-    /// Distinct keys in the pool.
+    /// Distinct keys in the pool (compared as bytes).
     fn unique_keys(&self) -> Result<usize> {
-        ops::unique_keys(&*self.begin_read()?)
+        let pool = self.begin_read(Token::new())?;
+        ops::check_cap(&*pool, self.options().max_pool_bytes, self.error_path())?;
+        ops::unique_keys(&*pool)
     }
 
     /// Whether the pool was last written no later than boot, so it holds a
     /// former boot's data. A missing pool is not stale.
     fn is_stale(&self) -> Result<bool> {
-        ops::is_stale(&*self.begin_read()?, self.options().boot_time.resolve())
+        ops::is_stale(
+            &*self.begin_read(Token::new())?,
+            self.options().boot_time.resolve(),
+        )
     }
 
     /// Empties the pool if it is stale, with the check and the truncation
     /// under one exclusive lock. Returns whether it was cleared.
     fn clear_if_stale(&self) -> Result<bool> {
         let boot = self.options().boot_time.resolve();
-        let mut pool = self.begin_write()?;
+        let mut pool = self.begin_write(Token::new())?;
         // Opening for write may have just created the pool: a new file is
         // never stale, because its mtime is now.
         let stale = ops::is_stale(&*pool, boot)?;
@@ -195,6 +248,16 @@ pub trait KvpStore: Backend {
 }
 
 impl<T: Backend> KvpStore for T {}
+
+/// Takes the shared lock of `store` for the crate's own walks (check).
+pub(crate) fn read_medium<S: KvpStore + ?Sized>(store: &S) -> Result<Box<dyn Medium + '_>> {
+    store.begin_read(Token::new())
+}
+
+/// Takes the exclusive lock of `store` for the crate's own writes (repair).
+pub(crate) fn write_medium<S: KvpStore + ?Sized>(store: &S) -> Result<Box<dyn MediumMut + '_>> {
+    store.begin_write(Token::new())
+}
 
 /// Validates every entry, then encodes them all into one buffer.
 fn encode_checked(mode: PoolMode, entries: &[(&str, &str)]) -> Result<Vec<u8>> {

@@ -5,8 +5,9 @@
 //! file size. Keys are matched on raw bytes before anything is decoded.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::ControlFlow;
+use std::path::Path;
 use std::time::SystemTime;
 
 use crate::error::{Error, Result};
@@ -123,6 +124,53 @@ pub(crate) fn unique_keys(m: &dyn Medium) -> Result<usize> {
     Ok(keys.len())
 }
 
+/// Each distinct raw key with the value of its last record.
+pub(crate) fn raw_entries(m: &dyn Medium) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> {
+    let mut entries = BTreeMap::new();
+    for_each_record(m, |_, slot| {
+        let (key, value) = record::split_slot(slot);
+        entries.insert(
+            record::field_text(key).to_vec(),
+            record::field_text(value).to_vec(),
+        );
+        ControlFlow::Continue(())
+    })?;
+    Ok(entries)
+}
+
+/// Whether the pool holds at least `n` distinct non-empty keys. Stops
+/// counting at `n`, so its memory is bounded whatever the pool holds; an
+/// empty key (a zeroed record) names nothing and does not count.
+fn holds_unique_keys(m: &dyn Medium, n: usize) -> Result<bool> {
+    let mut keys = HashSet::new();
+    for_each_record(m, |_, slot| {
+        let key = record::field_text(key_field(slot));
+        if !key.is_empty() {
+            keys.insert(key.to_vec());
+        }
+        if keys.len() >= n {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    Ok(keys.len() >= n)
+}
+
+/// Refuses a whole-pool read of a pool over `limit` bytes, before anything
+/// is loaded.
+pub(crate) fn check_cap(m: &dyn Medium, limit: u64, path: &Path) -> Result<()> {
+    let size = m.size()?;
+    if size > limit {
+        return Err(Error::PoolTooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit,
+        });
+    }
+    Ok(())
+}
+
 /// Drops a partial trailing record, as the daemon does on its next rewrite.
 fn cut_partial_tail(m: &mut dyn MediumMut) -> Result<u64> {
     let size = m.size()?;
@@ -148,18 +196,24 @@ pub(crate) fn insert(m: &mut dyn MediumMut, key: &[u8], value: &[u8]) -> Result<
         }
         ControlFlow::Continue(())
     })?;
+    // A writer that takes no lock (cloud-init's truncation) may have cut
+    // the record away since the scan: then the key is new again.
+    let still_there = match first {
+        Some(index) => cut_partial_tail(m)? > index,
+        None => false,
+    };
     match first {
-        Some(index) => {
-            cut_partial_tail(m)?;
+        Some(index) if still_there => {
             m.write_at(&record::encode_value(value), index * SLOT + KEY_SIZE as u64)?;
             if has_duplicates {
                 compact(m, index + 1, |k| record::key_field_matches(k, key))?;
             }
         }
-        None => {
+        _ => {
             // Fewer records than the cap cannot hold as many unique keys, so
             // the set is only built for pools at the edge.
-            if record_count(m)? >= MAX_UNIQUE_KEYS as u64 && unique_keys(m)? >= MAX_UNIQUE_KEYS {
+            if record_count(m)? >= MAX_UNIQUE_KEYS as u64 && holds_unique_keys(m, MAX_UNIQUE_KEYS)?
+            {
                 return Err(Error::UniqueKeyLimit {
                     limit: MAX_UNIQUE_KEYS,
                 });
@@ -182,10 +236,18 @@ pub(crate) fn append_encoded(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> 
 fn write_at_end(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> {
     let end = cut_partial_tail(m)? * SLOT;
     m.reserve_for_append(end, slots.len() as u64)?;
-    m.write_at(slots, end).inspect_err(|_| {
+    m.append(slots, end).inspect_err(|_| {
         // The write's error is the one to report; a failing cut leaves a
         // partial tail, which readers ignore and the next write removes.
-        let _ = m.set_len(end);
+        // The cut goes back to where the append began, or, should the file
+        // have been truncated meanwhile, to its last whole record: never
+        // beyond what is there.
+        if let Ok(now) = m.size() {
+            let back = if now >= end { end } else { now - now % SLOT };
+            if now > back {
+                let _ = m.set_len(back);
+            }
+        }
     })
 }
 
@@ -199,18 +261,22 @@ pub(crate) fn replace_all(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> {
 
 /// Removes every record whose key field `remove` accepts, shifting the rest
 /// up in order. Returns how many were removed.
+/// A delete that removes nothing writes nothing, not even the cut of a
+/// partial tail: the file may not be a pool at all.
 pub(crate) fn delete_where(m: &mut dyn MediumMut, remove: impl Fn(&[u8]) -> bool) -> Result<usize> {
-    let removed = compact(m, 0, remove)?;
-    if removed == 0 {
-        cut_partial_tail(m)?;
-    }
-    Ok(removed)
+    compact(m, 0, remove)
 }
 
 /// Shifts kept records from `start` on over removed ones, chunk by chunk,
 /// writing only what moved, then cuts the file (and any partial tail).
 /// The write position never passes the read position, so each chunk is read
 /// before anything overwrites it.
+///
+/// A writer that takes no lock (cloud-init truncates pool 1 without one)
+/// can shrink the file midway. Before each write-back the size is checked:
+/// once the records just read are no longer all there, the shift stops, so
+/// that nothing is written back over what that writer left; and the final
+/// cut only ever shrinks the file.
 fn compact(m: &mut dyn MediumMut, start: u64, remove: impl Fn(&[u8]) -> bool) -> Result<usize> {
     let total = record_count(m)?;
     with_chunk(|buf| {
@@ -234,6 +300,9 @@ fn compact(m: &mut dyn MediumMut, start: u64, remove: impl Fn(&[u8]) -> bool) ->
                 }
             }
             if let Some(from) = first_moved.filter(|&from| from < kept) {
+                if m.size()? < (read_index + whole as u64) * SLOT {
+                    return Ok(removed);
+                }
                 m.write_at(
                     &buf[from * RECORD_SIZE..kept * RECORD_SIZE],
                     (write_index + from as u64) * SLOT,
@@ -245,10 +314,38 @@ fn compact(m: &mut dyn MediumMut, start: u64, remove: impl Fn(&[u8]) -> bool) ->
                 break;
             }
         }
-        if removed > 0 {
+        if removed > 0 && m.size()? > write_index * SLOT {
             m.set_len(write_index * SLOT)?;
         }
         Ok(removed)
+    })
+}
+
+/// Lets `fix` change each chunk of whole records in place; the chunks it
+/// reports changed are written back, unless the file no longer holds them
+/// all (a writer that takes no lock shrank it), in which case the walk ends.
+pub(crate) fn rewrite_chunks(
+    m: &mut dyn MediumMut,
+    mut fix: impl FnMut(u64, &mut [u8]) -> bool,
+) -> Result<()> {
+    let total = record_count(m)?;
+    with_chunk(|buf| {
+        let mut index = 0;
+        while index < total {
+            let (whole, ended) = read_chunk(m, buf, index, total)?;
+            let chunk = &mut buf[..whole * RECORD_SIZE];
+            if fix(index, chunk) {
+                if m.size()? < (index + whole as u64) * SLOT {
+                    break;
+                }
+                m.write_at(chunk, index * SLOT)?;
+            }
+            if ended {
+                break;
+            }
+            index += whole as u64;
+        }
+        Ok(())
     })
 }
 
@@ -303,6 +400,11 @@ mod tests {
         fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<()> {
             let start = offset as usize;
             self.bytes[start..start + buf.len()].copy_from_slice(buf);
+            self.written += buf.len();
+            Ok(())
+        }
+        fn append(&mut self, buf: &[u8], _expected_end: u64) -> Result<()> {
+            self.bytes.extend_from_slice(buf);
             self.written += buf.len();
             Ok(())
         }
