@@ -139,7 +139,8 @@ pub fn wait(
     query: &KeyQuery,
     timeout: Option<Duration>,
 ) -> Result<Status, Failure> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A deadline past what Instant can hold is no deadline at all.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
         if let Some(value) = cx.store.read_raw(query.key.bytes())? {
             return print_value(cx, query, &value);
