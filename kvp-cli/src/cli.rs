@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use kvp_core::{Pool, PoolMode};
 
 use crate::duration::parse_duration;
+use crate::keys::KeyQuery;
 
 /// Exit codes, shown by `--help` and kept in step with the README.
 pub const EXIT_CODES: &str = "\
@@ -34,6 +35,11 @@ pub struct Cli {
     /// Print machine-readable JSON (schemas in docs/cli.md).
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// KEY arguments are in the escaped form that tables show (\xff,
+    /// \u{202e}, \n, \\), so that any key can be named.
+    #[arg(short = 'e', long, global = true)]
+    pub escapes: bool,
 
     /// The command to run.
     #[command(subcommand)]
@@ -75,8 +81,9 @@ pub enum Command {
     Entries,
     /// Print the value of KEY (its last record); exit 1 when absent.
     Get {
-        /// The key.
-        key: String,
+        /// The key and how to print its value.
+        #[command(flatten)]
+        key: KeyQuery,
     },
     /// Set KEY to VALUE: the first record keeps its place, later
     /// duplicates are removed.
@@ -121,8 +128,9 @@ pub enum Command {
     },
     /// Wait until KEY appears, then print its value; exit 1 on timeout.
     Wait {
-        /// The key.
-        key: String,
+        /// The key and how to print its value.
+        #[command(flatten)]
+        key: KeyQuery,
         /// Give up after this long (500ms, 2s, 1m); default: wait forever.
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         timeout: Option<Duration>,

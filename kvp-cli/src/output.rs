@@ -8,14 +8,17 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::escape::{self, Unit};
+
 /// Widest key shown in a table before it is shortened.
 const KEY_COLUMN: usize = 48;
 /// Widest value shown in a table before it is shortened.
 const VALUE_COLUMN: usize = 64;
 
-/// Writes `value` as one line of compact JSON.
+/// Writes `value` as one line of compact JSON, with DEL, C1 and format
+/// characters escaped as well (see [`crate::json`]).
 pub fn json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value)?;
+    crate::json::write(out, value)?;
     writeln!(out)
 }
 
@@ -42,15 +45,20 @@ pub const VALUE: Column = Column {
 };
 
 /// Writes rows under a header, each column as wide as its widest cell (up
-/// to its maximum). Cells are shown with control characters escaped and
-/// cut with `…` beyond the maximum; the last column is not padded.
-pub fn table(out: &mut dyn Write, columns: &[Column], rows: &[Vec<String>]) -> io::Result<()> {
+/// to its maximum). Cells are raw bytes shown in the escaped form (see
+/// [`crate::escape`]) and cut with `…` beyond the maximum; the last column
+/// is not padded.
+pub fn table<C: AsRef<[u8]>>(
+    out: &mut dyn Write,
+    columns: &[Column],
+    rows: &[Vec<C>],
+) -> io::Result<()> {
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {
             row.iter()
                 .zip(columns)
-                .map(|(cell, column)| shorten(&escape(cell), column.max))
+                .map(|(cell, column)| shown(cell.as_ref(), column.max))
                 .collect()
         })
         .collect();
@@ -87,25 +95,25 @@ fn width(text: &str) -> usize {
     text.chars().count()
 }
 
-/// Makes newlines, tabs and other control characters visible so that one
-/// record stays on one line.
-fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    if width(text) <= max {
-        return text.to_owned();
+/// The escaped form of `bytes`, one record on one line, cut with `…` to at
+/// most `max` characters between two escape units, so that a sequence is
+/// never shown half.
+fn shown(bytes: &[u8], max: usize) -> String {
+    let units: Vec<Unit> = escape::units(bytes).collect();
+    let total: usize = units.iter().map(|u| u.width()).sum();
+    if total <= max {
+        return units.iter().map(Unit::to_string).collect();
     }
-    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+    let room = max.saturating_sub(1);
+    let mut used = 0;
+    let mut short: String = units
+        .iter()
+        .take_while(|unit| {
+            used += unit.width();
+            used <= room
+        })
+        .map(Unit::to_string)
+        .collect();
     short.push('…');
     short
 }
@@ -114,7 +122,7 @@ fn shorten(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
-    fn render(rows: &[Vec<String>]) -> String {
+    fn render(rows: &[Vec<&str>]) -> String {
         let mut out = Vec::new();
         table(&mut out, &[KEY, VALUE], rows).expect("write to a Vec");
         String::from_utf8(out).expect("utf-8")
@@ -123,10 +131,7 @@ mod tests {
     #[test]
     fn aligns_escapes_and_shortens() {
         let long = "v".repeat(100);
-        let text = render(&[
-            vec!["a".into(), "x\ny".into()],
-            vec!["longer-key".into(), long],
-        ]);
+        let text = render(&[vec!["a", "x\ny"], vec!["longer-key", &long]]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "KEY         VALUE");
         assert_eq!(lines[1], "a           x\\ny");
@@ -137,10 +142,44 @@ mod tests {
 
     #[test]
     fn counts_characters_not_bytes() {
-        let text = render(&[
-            vec!["Région".into(), "1".into()],
-            vec!["ab".into(), "2".into()],
-        ]);
+        let text = render(&[vec!["Région", "1"], vec!["ab", "2"]]);
         assert_eq!(text.lines().nth(2), Some("ab      2"));
+    }
+
+    #[test]
+    fn look_alike_keys_show_apart() {
+        let rows: Vec<Vec<&[u8]>> = vec![
+            vec![b"ProvisioningState", b"ok"],
+            vec!["Provisioning\u{200b}State".as_bytes(), b"evil"],
+            vec!["ProvisioningState\u{202e}".as_bytes(), b"evil"],
+            vec![b"Status\xff", b"\x1b]0;pwned\x07"],
+        ];
+        let mut out = Vec::new();
+        table(&mut out, &[KEY, VALUE], &rows).expect("write to a Vec");
+        let text = String::from_utf8(out).expect("utf-8");
+        let keys: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(' ').next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "ProvisioningState",
+                r"Provisioning\u{200b}State",
+                r"ProvisioningState\u{202e}",
+                r"Status\xff"
+            ]
+        );
+        assert!(text.ends_with("\\x1b]0;pwned\\x07\n"), "{text}");
+    }
+
+    #[test]
+    fn shortening_never_cuts_an_escape_in_half() {
+        let value = format!("{}\u{202e}tail", "v".repeat(VALUE_COLUMN - 5));
+        let cell = shown(value.as_bytes(), VALUE_COLUMN);
+        assert_eq!(cell, format!("{}…", "v".repeat(VALUE_COLUMN - 5)));
+        let fits = format!("{}\u{202e}", "v".repeat(VALUE_COLUMN - 10));
+        assert!(shown(fits.as_bytes(), VALUE_COLUMN).ends_with(r"\u{202e}"));
     }
 }

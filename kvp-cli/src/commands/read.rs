@@ -1,12 +1,16 @@
 //! Commands that only read: list, entries, get, dump, wait.
 
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use kvp_core::KvpStore;
 use serde::Serialize;
 
 use super::{require_dir, Context};
+use crate::escape;
 use crate::failure::{Failure, Status};
+use crate::keys::KeyQuery;
 use crate::output::{self, INDEX, KEY, VALUE};
 
 /// How often `wait` looks at the pool. The daemon writes host data rarely;
@@ -27,23 +31,26 @@ struct Indexed {
 }
 
 #[derive(Serialize)]
-struct KeyValue<'a> {
-    key: &'a str,
+struct KeyValue {
+    key: String,
     value: String,
 }
 
 /// Every record in file order.
 pub fn list(cx: &mut Context<'_>) -> Result<Status, Failure> {
     require_dir(&cx.store)?;
-    let records = cx.store.records()?;
+    let records = cx.store.raw_records()?;
     if cx.json {
         let records = records
-            .into_iter()
+            .iter()
             .enumerate()
-            .map(|(index, r)| Indexed {
-                index,
-                key: r.key,
-                value: r.value,
+            .map(|(index, raw)| {
+                let r = raw.to_record();
+                Indexed {
+                    index,
+                    key: r.key,
+                    value: r.value,
+                }
             })
             .collect();
         let path = cx.store.path();
@@ -51,10 +58,10 @@ pub fn list(cx: &mut Context<'_>) -> Result<Status, Failure> {
     } else if records.is_empty() {
         writeln!(cx.out, "no records in {}", cx.store.path().display())?;
     } else {
-        let rows: Vec<Vec<String>> = records
+        let rows: Vec<Vec<Vec<u8>>> = records
             .into_iter()
             .enumerate()
-            .map(|(i, r)| vec![i.to_string(), r.key, r.value])
+            .map(|(i, r)| vec![i.to_string().into_bytes(), r.key, r.value])
             .collect();
         output::table(cx.out, &[INDEX, KEY, VALUE], &rows)?;
     }
@@ -64,58 +71,79 @@ pub fn list(cx: &mut Context<'_>) -> Result<Status, Failure> {
 /// Every key with its last value, sorted by key.
 pub fn entries(cx: &mut Context<'_>) -> Result<Status, Failure> {
     require_dir(&cx.store)?;
-    let entries = cx.store.entries()?;
     if cx.json {
-        output::json(cx.out, &entries)?;
-    } else if entries.is_empty() {
+        output::json(cx.out, &cx.store.entries()?)?;
+        return Ok(Status::Success);
+    }
+    // By raw key, so that keys differing only in bytes that are not UTF-8
+    // stay two rows instead of merging as U+FFFD.
+    let entries: BTreeMap<Vec<u8>, Vec<u8>> = cx
+        .store
+        .raw_records()?
+        .into_iter()
+        .map(|r| (r.key, r.value))
+        .collect();
+    if entries.is_empty() {
         writeln!(cx.out, "no records in {}", cx.store.path().display())?;
     } else {
-        let rows: Vec<Vec<String>> = entries.into_iter().map(|(k, v)| vec![k, v]).collect();
+        let rows: Vec<Vec<Vec<u8>>> = entries.into_iter().map(|(k, v)| vec![k, v]).collect();
         output::table(cx.out, &[KEY, VALUE], &rows)?;
     }
     Ok(Status::Success)
 }
 
 /// The value of one key.
-pub fn get(cx: &mut Context<'_>, key: &str) -> Result<Status, Failure> {
+pub fn get(cx: &mut Context<'_>, query: &KeyQuery) -> Result<Status, Failure> {
     require_dir(&cx.store)?;
-    match cx.store.read_raw(key.as_bytes())? {
-        Some(value) => print_value(cx, key, value),
+    match cx.store.read_raw(query.key.bytes())? {
+        Some(value) => print_value(cx, query, &value),
         None => Ok(Status::Negative(Some(format!(
-            "no key {key:?} in {}",
+            "no key \"{}\" in {}",
+            query.key.shown(),
             cx.store.path().display()
         )))),
     }
 }
 
-/// People get the exact bytes, as `cat` would show them; JSON gets text
-/// with invalid UTF-8 replaced.
-fn print_value(cx: &mut Context<'_>, key: &str, value: Vec<u8>) -> Result<Status, Failure> {
+/// A pipe or a file gets the exact bytes, as `cat` would show them; a
+/// terminal gets the escaped form unless `--raw`, because pools 0 and 3
+/// hold what the host wrote, escape sequences included. JSON gets text with
+/// invalid UTF-8 replaced.
+fn print_value(cx: &mut Context<'_>, query: &KeyQuery, value: &[u8]) -> Result<Status, Failure> {
     if cx.json {
-        let value = String::from_utf8_lossy(&value).into_owned();
+        let key = String::from_utf8_lossy(query.key.bytes()).into_owned();
+        let value = String::from_utf8_lossy(value).into_owned();
         output::json(cx.out, &KeyValue { key, value })?;
-    } else {
-        cx.out.write_all(&value)?;
+    } else if query.raw || !std::io::stdout().is_terminal() {
+        cx.out.write_all(value)?;
         writeln!(cx.out)?;
+    } else {
+        writeln!(cx.out, "{}", escape::escape(value))?;
     }
     Ok(Status::Success)
 }
 
-/// The records as the core's JSON dump, which `load` reads back.
+/// The records as a JSON array of `{"key","value"}`, which `load` reads
+/// back: the core's dump format, written by `output::json` so that it is
+/// escaped as all JSON output is.
 pub fn dump(cx: &mut Context<'_>) -> Result<Status, Failure> {
     require_dir(&cx.store)?;
-    let text = cx.store.dump_json()?;
-    writeln!(cx.out, "{text}")?;
+    output::json(cx.out, &cx.store.records()?)?;
     Ok(Status::Success)
 }
 
 /// Polls until `key` appears or `timeout` passes. The pool file and even
 /// its directory may not exist yet: the daemon creates them.
-pub fn wait(cx: &mut Context<'_>, key: &str, timeout: Option<Duration>) -> Result<Status, Failure> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+pub fn wait(
+    cx: &mut Context<'_>,
+    query: &KeyQuery,
+    timeout: Option<Duration>,
+) -> Result<Status, Failure> {
+    // A deadline past what Instant can hold is no deadline at all.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
-        if let Some(value) = cx.store.read_raw(key.as_bytes())? {
-            return print_value(cx, key, value);
+        if let Some(value) = cx.store.read_raw(query.key.bytes())? {
+            return print_value(cx, query, &value);
         }
         let pause = match deadline {
             None => POLL,
@@ -123,7 +151,8 @@ pub fn wait(cx: &mut Context<'_>, key: &str, timeout: Option<Duration>) -> Resul
                 Some(left) if !left.is_zero() => left.min(POLL),
                 _ => {
                     return Ok(Status::Negative(Some(format!(
-                        "key {key:?} did not appear in {} within {:?}",
+                        "key \"{}\" did not appear in {} within {:?}",
+                        query.key.shown(),
                         cx.store.path().display(),
                         timeout.unwrap_or_default()
                     ))))

@@ -25,7 +25,15 @@ fn usage_errors_exit_2_with_one_line() {
         2,
         "unrecognized subcommand 'lst'; tip: a similar subcommand exists: 'list'",
     );
-    kvp(&["get"]).fails(2, "the following required arguments were not provided");
+    kvp(&["get"]).fails(
+        2,
+        "the following required arguments were not provided: <KEY> (see kvp --help)",
+    );
+    kvp(&["set"]).fails(
+        2,
+        "the following required arguments were not provided: <KEY>, <VALUE> (see",
+    );
+    kvp(&["wait", "--timeout", "1s"]).fails(2, "were not provided: <KEY> (see");
 }
 
 #[test]

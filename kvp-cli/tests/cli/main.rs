@@ -2,7 +2,9 @@
 //! of every command, the bad paths included.
 
 mod errors;
+mod hostile;
 mod inspect;
 mod read;
 mod support;
+mod terminal;
 mod write;

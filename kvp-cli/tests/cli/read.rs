@@ -155,3 +155,11 @@ fn wait_times_out_with_exit_1() {
         "{\"key\":\"k\",\"value\":\"v\"}\n"
     );
 }
+
+#[test]
+fn wait_with_a_timeout_too_large_to_add_waits_without_one() {
+    let pools = Pools::new();
+    pools.write(&["set", "k", "v"]);
+    let huge = "10000000000000000000s";
+    assert_eq!(pools.run(&["wait", "k", "--timeout", huge]).ok(), "v\n");
+}

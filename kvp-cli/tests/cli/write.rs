@@ -199,7 +199,7 @@ fn load_with_one_bad_record_leaves_the_pool_untouched() {
         .fails(2, "stdin: line 2: expected KEY=VALUE");
     pools.run_stdin(&["load"], br#"{"A": 1}"#).fails(
         2,
-        "stdin: invalid JSON: invalid type: integer `1`, expected a string",
+        "stdin: line 1, column 7: expected an object of string values",
     );
     pools
         .run(&["load", "/nonexistent/records.json"])
