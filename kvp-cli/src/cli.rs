@@ -6,8 +6,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use kvp_core::{Pool, PoolMode};
 
-use crate::duration::parse_duration;
-use crate::keys::KeyQuery;
+use crate::duration::{parse_duration, parse_lock_wait, LockWait};
+use crate::keys::{Key, KeyQuery};
 
 /// Exit codes, shown by `--help` and kept in step with the README.
 pub const EXIT_CODES: &str = "\
@@ -66,10 +66,11 @@ pub struct Target {
     #[arg(long, global = true, default_value = "safe", value_parser = parse_mode)]
     pub mode: PoolMode,
 
-    /// Give up waiting for the pool's lock after this long (500ms, 2s, 1m).
-    /// Without it, kvp waits as long as it takes.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
-    pub lock_timeout: Option<Duration>,
+    /// Give up waiting for the pool's lock after this long (500ms, 2s,
+    /// 1m; default 30s), or `forever`. Any user who can read a pool can
+    /// hold its lock, so kvp never waits forever unless told to.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_lock_wait)]
+    pub lock_timeout: Option<LockWait>,
 }
 
 /// The subcommands.
@@ -92,9 +93,9 @@ pub enum Command {
     Append(KeyValue),
     /// Remove every record of each KEY; exit 1 when nothing was removed.
     Delete {
-        /// The keys.
+        /// The keys (in the escaped form with --escapes).
         #[arg(required = true)]
-        keys: Vec<String>,
+        keys: Vec<Key>,
     },
     /// Remove every record.
     Clear {
@@ -131,7 +132,9 @@ pub enum Command {
         /// The key and how to print its value.
         #[command(flatten)]
         key: KeyQuery,
-        /// Give up after this long (500ms, 2s, 1m); default: wait forever.
+        /// Give up after this long (500ms, 2s, 1m), however long the pool
+        /// stays locked; default: wait forever for the key (each look still
+        /// gives up after --lock-timeout).
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         timeout: Option<Duration>,
     },

@@ -23,6 +23,35 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(number * seconds_per_unit).map_err(|_| invalid(text))
 }
 
+/// How long to wait for a pool's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockWait {
+    /// At most this long.
+    For(Duration),
+    /// As long as it takes.
+    Forever,
+}
+
+impl LockWait {
+    /// The core's form: `None` waits forever.
+    pub fn timeout(self) -> Option<Duration> {
+        match self {
+            LockWait::For(duration) => Some(duration),
+            LockWait::Forever => None,
+        }
+    }
+}
+
+/// Parses `--lock-timeout`: a duration, or `forever`.
+pub fn parse_lock_wait(text: &str) -> Result<LockWait, String> {
+    if text.trim() == "forever" {
+        return Ok(LockWait::Forever);
+    }
+    parse_duration(text)
+        .map(LockWait::For)
+        .map_err(|e| format!("{e}, or forever"))
+}
+
 fn invalid(text: &str) -> String {
     format!("{text:?} is not a duration: write a number with ms, s, m or h, such as 500ms or 2s")
 }
@@ -41,6 +70,17 @@ mod tests {
         assert_eq!(ok("1m"), Duration::from_secs(60));
         assert_eq!(ok("1h"), Duration::from_secs(3600));
         assert_eq!(ok("0"), Duration::ZERO);
+    }
+
+    #[test]
+    fn lock_waits() {
+        assert_eq!(parse_lock_wait("forever"), Ok(LockWait::Forever));
+        assert_eq!(
+            parse_lock_wait("2s"),
+            Ok(LockWait::For(Duration::from_secs(2)))
+        );
+        assert_eq!(LockWait::Forever.timeout(), None);
+        assert!(parse_lock_wait("never").is_err());
     }
 
     #[test]

@@ -22,42 +22,13 @@
 //! themselves, so that people may spell a key either way.
 
 use std::fmt;
-use std::ops::RangeInclusive;
 
-/// Unicode format characters (general category Cf, Unicode 15.1), with the
-/// unassigned rest of the tag block: invisible, and some reorder the text
-/// around them. Written out because one table does not justify a
-/// dependency; the `named_format_characters` test pins the known ones.
-const FORMAT_CHARACTERS: &[RangeInclusive<u32>] = &[
-    0x00AD..=0x00AD,   // soft hyphen
-    0x0600..=0x0605,   // Arabic number signs
-    0x061C..=0x061C,   // Arabic letter mark (a bidi mark)
-    0x06DD..=0x06DD,   // Arabic end of ayah
-    0x070F..=0x070F,   // Syriac abbreviation mark
-    0x0890..=0x0891,   // Arabic pound and piastre marks above
-    0x08E2..=0x08E2,   // Arabic disputed end of ayah
-    0x180E..=0x180E,   // Mongolian vowel separator
-    0x200B..=0x200F,   // zero width space, (non-)joiner, LRM, RLM
-    0x202A..=0x202E,   // bidi embeddings and overrides
-    0x2060..=0x2064,   // word joiner, invisible operators
-    0x2066..=0x206F,   // bidi isolates, deprecated format characters
-    0xFEFF..=0xFEFF,   // zero width no-break space (BOM)
-    0xFFF9..=0xFFFB,   // interlinear annotation
-    0x110BD..=0x110BD, // Kaithi number sign
-    0x110CD..=0x110CD, // Kaithi number sign above
-    0x13430..=0x1343F, // Egyptian hieroglyph format controls
-    0x1BCA0..=0x1BCA3, // shorthand format controls
-    0x1D173..=0x1D17A, // musical symbol beams and phrases
-    0xE0001..=0xE007F, // language tag and tag characters
-];
-
-/// Whether `c` is shown as `\u{...}`: a C1 control, a format character, or
-/// a line or paragraph separator. JSON output escapes the same characters
-/// (see `output::json`).
+/// Whether `c` is shown as `\u{...}`: a C1 control, or what kvp-core's
+/// [`kvp_core::text::is_format`] names (format characters, line and
+/// paragraph separators), so that `kvp check` and the display agree. JSON
+/// output escapes the same characters (see `output::json`).
 pub fn is_hidden(c: char) -> bool {
-    let code = u32::from(c);
-    matches!(code, 0x80..=0x9F | 0x2028 | 0x2029)
-        || FORMAT_CHARACTERS.iter().any(|range| range.contains(&code))
+    matches!(u32::from(c), 0x80..=0x9F) || kvp_core::text::is_format(c)
 }
 
 /// One piece of the escaped form: a character shown as itself or the

@@ -47,6 +47,17 @@ pub struct KeyQuery {
     pub raw: bool,
 }
 
+/// A key given in the escaped form, as the bytes it stands for.
+fn decode_key(key: &Key) -> Result<Key, Failure> {
+    let text = std::str::from_utf8(key.bytes()).map_err(|_| {
+        usage(
+            &key.shown(),
+            "is not UTF-8 text: write other bytes as \\xHH",
+        )
+    })?;
+    Ok(Key(decode(text)?))
+}
+
 /// With `--escapes`, decodes every KEY argument once, before the command
 /// runs, so that commands only ever see the bytes meant. Keys that are
 /// written must be UTF-8 once decoded.
@@ -55,23 +66,13 @@ pub fn unescape_keys(cli: &mut Cli) -> Result<(), Failure> {
         return Ok(());
     }
     match &mut cli.command {
-        Command::Get { key } | Command::Wait { key, .. } => {
-            let text = std::str::from_utf8(key.key.bytes()).map_err(|_| {
-                usage(
-                    &key.key.shown(),
-                    "is not UTF-8 text: write other bytes as \\xHH",
-                )
-            })?;
-            key.key = Key(decode(text)?);
-        }
+        Command::Get { key } | Command::Wait { key, .. } => key.key = decode_key(&key.key)?,
         Command::Set(kv) | Command::Append(kv) => {
             kv.key = decode_text(&kv.key, "pools are written as UTF-8 text only")?;
         }
         Command::Delete { keys } => {
             for key in keys {
-                // kvp-core's delete_raw(&[&[u8]]) will take any bytes; until
-                // the CLI is wired to it, only UTF-8 keys can be deleted.
-                *key = decode_text(key, "kvp cannot delete such keys yet")?;
+                *key = decode_key(key)?;
             }
         }
         _ => {
@@ -144,9 +145,12 @@ mod tests {
     }
 
     #[test]
-    fn written_and_deleted_keys_must_decode_to_utf8() {
-        match decoded(&["kvp", "-e", "delete", r"a\u{202e}", r"b\\"]) {
-            Ok(Command::Delete { keys }) => assert_eq!(keys, ["a\u{202e}", "b\\"]),
+    fn written_keys_must_decode_to_utf8_and_deleted_ones_may_be_any_bytes() {
+        match decoded(&["kvp", "-e", "delete", r"a\u{202e}", r"b\\", r"c\xff"]) {
+            Ok(Command::Delete { keys }) => {
+                let bytes: Vec<&[u8]> = keys.iter().map(Key::bytes).collect();
+                assert_eq!(bytes, [&b"a\xe2\x80\xae"[..], b"b\\", b"c\xff"]);
+            }
             other => panic!("{other:?}"),
         }
         match decoded(&["kvp", "set", "-e", r"a\tb", r"v\n"]) {
@@ -155,11 +159,6 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let err = decoded(&["kvp", "delete", "-e", r"ok", r"Status\xff"]).expect_err("not UTF-8");
-        assert_eq!(
-            err,
-            r#"--escapes: key "Status\xff" is not UTF-8: kvp cannot delete such keys yet"#
-        );
         let err = decoded(&["kvp", "-e", "append", r"\xff", "v"]).expect_err("not UTF-8");
         assert!(
             err.ends_with("pools are written as UTF-8 text only"),

@@ -91,8 +91,8 @@ pub enum Finding {
         record: u64,
         /// The index of the first record with this key.
         first: u64,
-        /// The key, with invalid UTF-8 replaced by U+FFFD.
-        key: String,
+        /// The key's exact bytes.
+        key: Vec<u8>,
     },
     /// A key holding a control or Unicode format character (bidi override,
     /// zero-width space, ...), which drives a terminal or lets the key pass
@@ -211,8 +211,10 @@ impl fmt::Display for Finding {
             Finding::GarbageAfterNul { field, bytes, .. } => {
                 write!(f, "{bytes} non-zero bytes after the NUL of the {field}")
             }
-            Finding::DuplicateKey { first, key, .. } => {
-                write!(f, "duplicate key {key:?}, first held by record {first}")
+            // The key is not part of the message: it may hold anything, and
+            // each front shows it in its own safe form.
+            Finding::DuplicateKey { first, .. } => {
+                write!(f, "duplicate key, first held by record {first}")
             }
             Finding::UnsafeCharInKey { code_point, .. } => write!(
                 f,
@@ -419,7 +421,7 @@ fn inspect_slot(
         findings.push(Finding::DuplicateKey {
             record: index,
             first,
-            key: String::from_utf8_lossy(key).into_owned(),
+            key: key.to_vec(),
         });
     } else {
         first_index.insert(key.to_vec(), index);
@@ -495,7 +497,7 @@ mod tests {
                 Finding::DuplicateKey {
                     record: 1,
                     first: 0,
-                    key: "dup".into()
+                    key: b"dup".to_vec()
                 },
                 Finding::EmptyKey { record: 2 },
                 Finding::InvalidUtf8 {
@@ -594,7 +596,7 @@ mod tests {
             Some(&Finding::DuplicateKey {
                 record: 149,
                 first: 0,
-                key: "same".into()
+                key: b"same".to_vec()
             })
         );
     }

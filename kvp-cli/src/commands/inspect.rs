@@ -8,6 +8,7 @@ use kvp_core::{Error, KvpStore, RECORD_SIZE};
 use serde_json::{json, Value};
 
 use super::{require_dir, Context};
+use crate::escape;
 use crate::failure::{Failure, Status};
 use crate::output;
 
@@ -16,6 +17,9 @@ pub fn info(cx: &mut Context<'_>) -> Result<Status, Failure> {
     let path = cx.store.path().to_path_buf();
     let facts = cx.store.facts()?;
     let size = facts.as_ref().map(|f| f.size);
+    let file = facts
+        .as_ref()
+        .map(|f| (f.mode, f.owner, f.links, f.unsafe_for_writes));
     let probe = facts.map(|f| f.locks).unwrap_or_default();
     // Locked reads: while a writer holds the pool these give up (the
     // lock timeout) and are shown as unknown rather than hanging info.
@@ -32,6 +36,10 @@ pub fn info(cx: &mut Context<'_>) -> Result<Status, Failure> {
             "partial_tail_bytes": bytes % slot,
             "unique_keys": unique_keys,
             "stale": stale,
+            "mode": file.map(|(mode, ..)| format!("{mode:04o}")),
+            "owner": file.map(|(_, owner, ..)| owner),
+            "links": file.map(|(_, _, links, _)| links),
+            "unsafe_for_writes": file.and_then(|(.., why)| why).map(|why| why.to_string()),
             "lock": {
                 "fcntl": probe.fcntl.as_ref().map(|h| json!({"exclusive": h.exclusive, "pid": h.pid})),
                 "flock": probe.flock_held,
@@ -57,6 +65,18 @@ pub fn info(cx: &mut Context<'_>) -> Result<Status, Failure> {
         ),
         ("lock", describe_lock(&probe)),
     ];
+    let rows = rows
+        .into_iter()
+        .chain(file.map(|(mode, owner, links, why)| {
+            let safety = why.map_or_else(
+                || "writable".to_owned(),
+                |why| format!("writes refuse it: {why}"),
+            );
+            (
+                "file",
+                format!("mode {mode:04o}, owner uid {owner}, {links} link(s), {safety}"),
+            )
+        }));
     for (label, value) in rows {
         writeln!(cx.out, "{label:<14}{value}")?;
     }
@@ -149,7 +169,11 @@ fn print_check(
         } else {
             ""
         };
-        writeln!(cx.out, "{place}: {}: {finding}{fix}", finding.code())?;
+        let key = match finding {
+            Finding::DuplicateKey { key, .. } => format!(" \"{}\"", escape::escape(key)),
+            _ => String::new(),
+        };
+        writeln!(cx.out, "{place}: {}: {finding}{key}{fix}", finding.code())?;
     }
     match report.findings.len() {
         0 => writeln!(cx.out, "no findings")?,
@@ -192,7 +216,12 @@ fn finding_json(finding: &Finding) -> Value {
     let details = match finding {
         Finding::PartialTail { bytes } => json!({ "bytes": bytes }),
         Finding::GarbageAfterNul { bytes, .. } => json!({ "bytes": bytes }),
-        Finding::DuplicateKey { first, key, .. } => json!({ "first": first, "key": key }),
+        Finding::DuplicateKey { first, key, .. } => {
+            json!({ "first": first, "key": escape::escape(key) })
+        }
+        Finding::UnsafeCharInKey { code_point, .. } => json!({ "code_point": code_point }),
+        Finding::UnsafeFile { reason } => json!({ "reason": reason.to_string() }),
+        Finding::ReadableByOthers { mode } => json!({ "mode": format!("{mode:04o}") }),
         Finding::OverSafeLimit {
             limit,
             actual,

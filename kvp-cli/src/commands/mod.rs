@@ -17,6 +17,10 @@ use crate::failure::{Failure, Status};
 pub struct Context<'a> {
     /// The pool.
     pub store: FileStore,
+    /// Where the pool is, to open it again with another lock timeout.
+    pub target: &'a Target,
+    /// The lock timeout in force (`None`: forever).
+    pub lock_timeout: Option<Duration>,
     /// Whether to print JSON.
     pub json: bool,
     /// Where results go.
@@ -26,13 +30,16 @@ pub struct Context<'a> {
 /// Runs the parsed command line.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Status, Failure> {
     // info must answer even while another process holds the pool's lock,
-    // so its locked reads give up after a while instead of waiting forever.
-    let lock_timeout = match cli.command {
-        Command::Info => Some(cli.target.lock_timeout.unwrap_or(Duration::from_secs(1))),
-        _ => cli.target.lock_timeout,
+    // so its locked reads give up soon unless told otherwise.
+    let lock_timeout = match (&cli.command, cli.target.lock_timeout) {
+        (_, Some(wait)) => wait.timeout(),
+        (Command::Info, None) => Some(Duration::from_secs(1)),
+        (_, None) => Some(kvp_core::DEFAULT_LOCK_TIMEOUT),
     };
     let mut cx = Context {
         store: open(&cli.target, lock_timeout)?,
+        target: &cli.target,
+        lock_timeout,
         json: cli.json,
         out,
     };
@@ -52,7 +59,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Status, Failure> {
     }
 }
 
-fn open(target: &Target, lock_timeout: Option<Duration>) -> Result<FileStore, Failure> {
+/// Opens the pool `target` names with these limits and this lock timeout.
+pub fn open(target: &Target, lock_timeout: Option<Duration>) -> Result<FileStore, Failure> {
     let options = Options::new().mode(target.mode).lock_timeout(lock_timeout);
     Ok(match &target.file {
         Some(path) => options.open(path)?,

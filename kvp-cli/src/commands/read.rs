@@ -142,22 +142,35 @@ pub fn wait(
     // A deadline past what Instant can hold is no deadline at all.
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
-        if let Some(value) = cx.store.read_raw(query.key.bytes())? {
-            return print_value(cx, query, &value);
-        }
-        let pause = match deadline {
-            None => POLL,
-            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => left.min(POLL),
-                _ => {
-                    return Ok(Status::Negative(Some(format!(
-                        "key \"{}\" did not appear in {} within {:?}",
-                        query.key.shown(),
-                        cx.store.path().display(),
-                        timeout.unwrap_or_default()
-                    ))))
-                }
-            },
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        // --timeout bounds the whole wait, lock waits included: each look
+        // waits for the lock no longer than what is left.
+        let look = match left {
+            Some(left) if cx.lock_timeout.is_none_or(|t| left < t) => {
+                &super::open(cx.target, Some(left))?
+            }
+            _ => &cx.store,
+        };
+        let locked_by = match look.read_raw(query.key.bytes()) {
+            Ok(Some(value)) => return print_value(cx, query, &value),
+            Ok(None) => None,
+            Err(kvp_core::Error::LockTimeout { holder, .. }) if deadline.is_some() => Some(holder),
+            Err(e) => return Err(e.into()),
+        };
+        let pause = match deadline.and_then(|d| d.checked_duration_since(Instant::now())) {
+            None if deadline.is_none() => POLL,
+            Some(left) if !left.is_zero() => left.min(POLL),
+            _ => {
+                let why = locked_by.map_or_else(String::new, |holder| {
+                    format!(": the pool stayed locked ({holder})")
+                });
+                return Ok(Status::Negative(Some(format!(
+                    "key \"{}\" did not appear in {} within {:?}{why}",
+                    query.key.shown(),
+                    cx.store.path().display(),
+                    timeout.unwrap_or_default()
+                ))));
+            }
         };
         std::thread::sleep(pause);
     }

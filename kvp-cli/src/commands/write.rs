@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{require_dir, Context};
 use crate::failure::{Failure, Status};
 use crate::input;
+use crate::keys::Key;
 use crate::output;
 
 /// `set` (upsert) or `append`; silent on success, as `cp` is.
@@ -20,10 +21,10 @@ pub fn set(cx: &mut Context<'_>, key: &str, value: &str, append: bool) -> Result
 }
 
 /// Removes every record of the keys; nothing removed is a negative answer.
-pub fn delete(cx: &mut Context<'_>, keys: &[String]) -> Result<Status, Failure> {
+pub fn delete(cx: &mut Context<'_>, keys: &[Key]) -> Result<Status, Failure> {
     require_dir(&cx.store)?;
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let removed = cx.store.delete_many(&keys)?;
+    let raw: Vec<&[u8]> = keys.iter().map(Key::bytes).collect();
+    let removed = cx.store.delete_raw(&raw)?;
     if cx.json {
         output::json(cx.out, &json!({ "removed": removed }))?;
     } else if removed > 0 {
@@ -31,9 +32,10 @@ pub fn delete(cx: &mut Context<'_>, keys: &[String]) -> Result<Status, Failure> 
         writeln!(cx.out, "removed {removed} record{plural}")?;
     }
     if removed == 0 {
+        let shown: Vec<String> = keys.iter().map(|k| format!("\"{}\"", k.shown())).collect();
         return Ok(Status::Negative(Some(format!(
             "no record with key {} in {}",
-            keys.join(" or "),
+            shown.join(" or "),
             cx.store.path().display()
         ))));
     }
@@ -70,9 +72,10 @@ pub fn load(cx: &mut Context<'_>, source: &str) -> Result<Status, Failure> {
     let mode = cx.store.mode();
     for entry in &entries {
         mode.check(&entry.key, &entry.value).map_err(|e| {
+            // The place, never the text: a bad line may hold a secret.
             Failure::Usage(format!(
-                "{name}: {} (key {:?}): {e}; nothing was written",
-                entry.origin, entry.key
+                "{name}: {}: {e}; nothing was written",
+                entry.origin
             ))
         })?;
     }

@@ -9,6 +9,11 @@ use serde_json::json;
 
 use crate::support::{fixture, json, kvp, Pools};
 
+fn euid() -> u32 {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 #[test]
 fn info_describes_a_pool() {
     let pools = Pools::new();
@@ -31,6 +36,7 @@ fn info_describes_a_pool() {
             "unique keys   2",
             "stale         no",
             "lock          none",
+            &format!("file          mode 0600, owner uid {}, 1 link(s), writable", euid()),
         ]
     );
     assert_eq!(
@@ -43,6 +49,10 @@ fn info_describes_a_pool() {
             "partial_tail_bytes": 0,
             "unique_keys": 2,
             "stale": false,
+            "mode": "0600",
+            "owner": euid(),
+            "links": 1,
+            "unsafe_for_writes": null,
             "lock": {"fcntl": null, "flock": false},
         })
     );
@@ -247,7 +257,7 @@ fn check_finds_a_partial_tail_duplicates_and_oversize_records() {
         "{text}"
     );
     assert!(
-        text.contains("record 1: duplicate-key: duplicate key \"dup\", first held by record 0\n"),
+        text.contains("record 1: duplicate-key: duplicate key, first held by record 0 \"dup\"\n"),
         "{text}"
     );
     assert!(text.contains("record 2: over-safe-limit: the value is 1500 UTF-16 code units, over the Safe limit of 1022"), "{text}");
