@@ -24,7 +24,9 @@ fn pool_file(dir: &Path, records: &[(&[u8], &[u8])]) -> std::path::PathBuf {
 
 #[test]
 fn every_store_has_a_finite_default_lock_timeout() {
-    let timeout = Options::new().get_lock_timeout().expect("finite by default");
+    let timeout = Options::new()
+        .get_lock_timeout()
+        .expect("finite by default");
     assert_eq!(timeout, DEFAULT_LOCK_TIMEOUT);
     assert!(timeout <= Duration::from_secs(60));
     assert_eq!(Options::new().lock_timeout(None).get_lock_timeout(), None);
@@ -82,9 +84,15 @@ fn raw_keys_that_decode_alike_never_merge() {
     assert_eq!(text["Status\u{fffd}"], "two");
     assert_eq!(store.unique_keys().unwrap(), 2);
     // Each can be addressed alone.
-    assert_eq!(store.read_raw(b"Status\xff").unwrap().as_deref(), Some(&b"one"[..]));
+    assert_eq!(
+        store.read_raw(b"Status\xff").unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
     assert_eq!(store.delete_raw(&[b"Status\xff"]).unwrap(), 1);
-    assert_eq!(store.read("Status\u{fffd}").unwrap().as_deref(), Some("two"));
+    assert_eq!(
+        store.read("Status\u{fffd}").unwrap().as_deref(),
+        Some("two")
+    );
 }
 
 #[test]
@@ -113,7 +121,11 @@ fn writes_refuse_a_hardlinked_pool_and_change_nothing() {
         "{err}"
     );
     assert!(check::repair(&store).is_err());
-    assert_eq!(std::fs::read(&other).unwrap(), vec![b'x'; 4100], "untouched");
+    assert_eq!(
+        std::fs::read(&other).unwrap(),
+        vec![b'x'; 4100],
+        "untouched"
+    );
     let report = check::inspect(&store).unwrap();
     assert!(report.findings.contains(&Finding::UnsafeFile {
         reason: UnsafeReason::HardLinked { links: 2 }
@@ -139,7 +151,11 @@ fn writes_refuse_a_pool_others_may_write() {
         "{err}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);
-    assert_eq!(store.read("k").unwrap().as_deref(), Some("v"), "reads still work");
+    assert_eq!(
+        store.read("k").unwrap().as_deref(),
+        Some("v"),
+        "reads still work"
+    );
     let findings = check::inspect(&store).unwrap().findings;
     assert!(findings.contains(&Finding::ReadableByOthers { mode: 0o666 }));
 }
@@ -152,7 +168,10 @@ fn a_create_mode_others_may_write_is_refused_at_open() {
             .create_mode(mode)
             .open_pool(Pool::Guest, Some(dir.path()))
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidOption { .. }), "{mode:o}: {err}");
+        assert!(
+            matches!(err, Error::InvalidOption { .. }),
+            "{mode:o}: {err}"
+        );
     }
     Options::new()
         .create_mode(0o644)
@@ -193,11 +212,21 @@ fn a_store_opened_by_path_notices_the_file_was_replaced() {
     std::fs::set_permissions(&planted, PermissionsExt::from_mode(0o600)).unwrap();
     std::fs::rename(&planted, &path).unwrap();
     assert!(matches!(store.read("k"), Err(Error::PoolReplaced { .. })));
-    assert!(matches!(store.insert("k", "x"), Err(Error::PoolReplaced { .. })));
-    assert_eq!(std::fs::read(&path).unwrap()[KEY_SIZE..KEY_SIZE + 6], *b"forged");
+    assert!(matches!(
+        store.insert("k", "x"),
+        Err(Error::PoolReplaced { .. })
+    ));
+    assert_eq!(
+        std::fs::read(&path).unwrap()[KEY_SIZE..KEY_SIZE + 6],
+        *b"forged"
+    );
     // A store opened anew takes the file that is there now.
     assert_eq!(
-        FileStore::open(&path).unwrap().read("k").unwrap().as_deref(),
+        FileStore::open(&path)
+            .unwrap()
+            .read("k")
+            .unwrap()
+            .as_deref(),
         Some("forged")
     );
 }

@@ -36,7 +36,10 @@ fn info_describes_a_pool() {
             "unique keys   2",
             "stale         no",
             "lock          none",
-            &format!("file          mode 0600, owner uid {}, 1 link(s), writable", euid()),
+            &format!(
+                "file          mode 0600, owner uid {}, 1 link(s), writable",
+                euid()
+            ),
         ]
     );
     assert_eq!(

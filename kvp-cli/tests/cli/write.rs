@@ -186,10 +186,9 @@ fn load_with_one_bad_record_leaves_the_pool_untouched() {
     let long = "v".repeat(1023);
 
     let lines = format!("A=1\nB={long}\nC=3\n");
-    pools.run_stdin(&["load"], lines.as_bytes()).fails(
-        2,
-        "stdin: line 2: the value is 1023 UTF-16 code units",
-    );
+    pools
+        .run_stdin(&["load"], lines.as_bytes())
+        .fails(2, "stdin: line 2: the value is 1023 UTF-16 code units");
     let array = br#"[{"key":"A","value":"1"},{"key":"","value":"x"}]"#;
     let bad = pools.run_stdin(&["load"], array);
     bad.fails(2, "stdin: record 1: the key is empty");

@@ -184,7 +184,11 @@ fn a_delete_never_writes_back_over_a_pool_truncated_midway() {
     let mut pool = TruncatedMidway::new(200, 1);
     let removed = delete_where(&mut pool, |k| record::key_field_matches(k, b"k0")).expect("delete");
     assert_eq!(removed, 1);
-    assert_eq!(pool.image(), Vec::<u8>::new(), "nothing resurrected, nothing extended");
+    assert_eq!(
+        pool.image(),
+        Vec::<u8>::new(),
+        "nothing resurrected, nothing extended"
+    );
 
     // Truncated after the last read: the final cut must not extend it.
     let mut pool = TruncatedMidway::new(10, 1);
@@ -197,7 +201,11 @@ fn an_update_of_a_record_truncated_away_appends_it_instead() {
     let mut pool = TruncatedMidway::new(5, 1);
     insert(&mut pool, b"k3", b"new").expect("insert");
     let image = pool.image();
-    assert_eq!(image.len(), RECORD_SIZE, "one record, not the old offset's hole");
+    assert_eq!(
+        image.len(),
+        RECORD_SIZE,
+        "one record, not the old offset's hole"
+    );
     assert_eq!(record::field_text(key_field(&image)), b"k3");
 }
 
