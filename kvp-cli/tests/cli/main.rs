@@ -1,6 +1,7 @@
 //! Runs the built `kvp` binary and checks stdout, stderr and exit status
 //! of every command, the bad paths included.
 
+mod attacks;
 mod errors;
 mod hostile;
 mod inspect;
