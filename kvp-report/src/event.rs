@@ -12,6 +12,7 @@ use crate::time::Timestamp;
 /// Which release line of cloud-init's `HyperVKvpReportingHandler` a record
 /// matches (docs/reporting.md has the table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CloudInitVariant {
     /// 22.4 to 24.3: key without the VM id, `ts` ending in `Z`, no
     /// `duration`.
@@ -161,6 +162,7 @@ impl From<Vec<u8>> for Payload {
 
 /// How the payload travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Encoding {
     /// As text.
     None,

@@ -104,6 +104,7 @@ impl PpsType {
 
 /// Whose spelling of the report to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Dialect {
     /// cloud-init's `errors.encode_report` (23.2 and later).
     CloudInit,
