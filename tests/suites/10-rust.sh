@@ -9,3 +9,4 @@ cargo test --workspace
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # Benchmarks are not tests: only check that they still build and run once.
 cargo bench -p kvp-core --bench ops -- --test
+cargo bench -p kvp-report --bench events -- --test
