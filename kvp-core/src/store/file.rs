@@ -321,10 +321,12 @@ fn open_file(
     )(io::Error::from_raw_os_error(libc::EAGAIN)))
 }
 
+/// A symlink in place of the pool file is not a pool file: refused as any
+/// other file that is not regular, never followed.
 fn symlink_refused(path: &Path) -> Error {
-    Error::io("open (refusing a symlink in place of a pool file)", path)(
-        io::Error::from_raw_os_error(libc::ELOOP),
-    )
+    Error::NotARegularFile {
+        path: path.to_path_buf(),
+    }
 }
 
 /// Why a file must not be written, if it must not.
