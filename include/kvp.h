@@ -115,9 +115,17 @@
 
 /**
  * `kvp_options.lock_timeout_ms`: wait for the pool's locks as long as it
- * takes, as hv_kvp_daemon and cloud-init do. The default.
+ * takes, as hv_kvp_daemon and cloud-init do. Then any user who can read
+ * the pool can stall the caller forever, so it is never the default.
  */
 #define KVP_LOCK_WAIT_FOREVER -1
+
+/**
+ * `kvp_options.lock_timeout_ms` default: 30 seconds. Any user who can read
+ * a pool can hold its lock, so a call waits this long at most unless told
+ * otherwise.
+ */
+#define KVP_DEFAULT_LOCK_TIMEOUT_MS 30000
 
 /**
  * `kvp_options.create_mode` default: a pool file this library creates is
@@ -219,6 +227,22 @@ typedef enum kvp_status {
    * A failure this version of the ABI has no code for.
    */
   KVP_ERR_OTHER = 16,
+  /**
+   * Writes refuse the pool file: it has more than one link, belongs to
+   * another user than the caller and root, or group or others may write
+   * it (or, for a repair, it holds no whole record). Nothing was written.
+   */
+  KVP_ERR_UNSAFE_POOL = 17,
+  /**
+   * A store opened by path found another file at the path than the one
+   * it opened: close it and open the path again.
+   */
+  KVP_ERR_POOL_REPLACED = 18,
+  /**
+   * A whole-pool read (`kvp_foreach`, `kvp_dump_json`) met a pool larger
+   * than the cap (64 MiB); nothing was read.
+   */
+  KVP_ERR_POOL_TOO_LARGE = 19,
 } kvp_status;
 
 /**
@@ -248,9 +272,9 @@ typedef struct kvp_options {
   uint32_t mode;
   /**
    * Milliseconds to wait for the pool's locks before a call fails with
-   * `KVP_ERR_LOCK_TIMEOUT`; 0 tries once; `KVP_LOCK_WAIT_FOREVER` (-1,
-   * default) never gives up. Other negative values fail with
-   * `KVP_ERR_INVALID_ARGUMENT`.
+   * `KVP_ERR_LOCK_TIMEOUT`; default `KVP_DEFAULT_LOCK_TIMEOUT_MS` (30 s);
+   * 0 tries once; `KVP_LOCK_WAIT_FOREVER` (-1) never gives up. Other
+   * negative values fail with `KVP_ERR_INVALID_ARGUMENT`.
    */
   int64_t lock_timeout_ms;
   /**
@@ -261,7 +285,8 @@ typedef struct kvp_options {
   /**
    * Permission bits of a pool file the store creates, masked by the
    * umask as open(2) does. Default `KVP_DEFAULT_CREATE_MODE` (0600).
-   * Bits above 07777 fail with `KVP_ERR_INVALID_ARGUMENT`.
+   * Bits above 0777, and bits that let group or others write (writes
+   * refuse such a file), fail with `KVP_ERR_INVALID_ARGUMENT`.
    */
   uint32_t create_mode;
 } kvp_options;
@@ -334,7 +359,7 @@ const char *kvp_last_error_message(void);
 int kvp_last_os_error(void);
 
 /**
- * Fills `*options` with the defaults: Safe mode, wait forever for locks,
+ * Fills `*options` with the defaults: Safe mode, a lock timeout of 30 s,
  * no sync, files created 0600. Does nothing when `options` is NULL.
  *
  * # Safety
