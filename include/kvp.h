@@ -167,7 +167,8 @@ typedef enum kvp_status {
   KVP_ERR_INVALID_UTF8 = 2,
   /**
    * A number or flag argument was out of range (a negative lock timeout
-   * other than `KVP_LOCK_WAIT_FOREVER`, for instance).
+   * other than `KVP_LOCK_WAIT_FOREVER`, or a `create_mode` that lets
+   * group or others write, for instance).
    */
   KVP_ERR_INVALID_ARGUMENT = 3,
   /**
@@ -208,7 +209,10 @@ typedef enum kvp_status {
    */
   KVP_ERR_UNIQUE_KEY_LIMIT = 11,
   /**
-   * Another process held the pool's lock past the lock timeout.
+   * The pool's lock was not free within `kvp_options.lock_timeout_ms`
+   * (30 s by default). The message names what held it when the library
+   * can tell: a flock, a POSIX lock with its pid, an OFD lock, or other
+   * threads of this process ahead in the store's queue.
    */
   KVP_ERR_LOCK_TIMEOUT = 12,
   /**
@@ -368,9 +372,16 @@ int kvp_last_os_error(void);
 void kvp_options_init(struct kvp_options *options);
 
 /**
- * Opens the pool file at `path`, which may be anywhere; a symlink there is
- * followed. Nothing is created until the first write, and reading a pool
- * that does not exist yet finds it empty.
+ * Opens the pool file at `path`, which may be anywhere. A symlink on the
+ * way is followed when root or the caller owns it, and refused
+ * (`KVP_ERR_IO`, `ELOOP`) otherwise. Nothing is created until the first
+ * write, and reading a pool that does not exist yet finds it empty. The
+ * file found is pinned: when another file later takes its place at the
+ * path, calls fail with `KVP_ERR_POOL_REPLACED`.
+ *
+ * Writes refuse a pool file with more than one link, owned by another user
+ * than the caller and root, or writable by group or others
+ * (`KVP_ERR_UNSAFE_POOL`, nothing written); reads are allowed.
  *
  * `path` is any bytes, as for open(2). `options` may be NULL for the
  * defaults. On success `*store` receives a new handle, which you release
@@ -481,7 +492,8 @@ enum kvp_status kvp_read(const struct kvp_store *store,
 /**
  * Removes every record holding `key`; the others keep their order. When
  * `removed` is not NULL it receives how many records went (0 when none
- * held the key, which is not an error).
+ * held the key, which is not an error, and then the file is not changed
+ * at all).
  *
  * # Safety
  * `store` must be NULL or an open handle; `key` NULL or a NUL-terminated
@@ -535,6 +547,10 @@ enum kvp_status kvp_clear_if_stale(const struct kvp_store *store, bool *cleared)
  * the lock is released before the first callback. So the callback may
  * read and write the pool itself, and it sees the records as they were
  * when the walk began. `ctx` is passed through untouched and may be NULL.
+ * A pool over 64 MiB fails with `KVP_ERR_POOL_TOO_LARGE` before anything
+ * is read, so the snapshot's memory stays bounded. After `KVP_OK`,
+ * `kvp_last_error_message()` is `""` even when a callback's own calls
+ * failed.
  *
  * # Safety
  * `store` must be NULL or an open handle; `callback`, when not NULL, must
@@ -546,7 +562,8 @@ enum kvp_status kvp_foreach(const struct kvp_store *store, kvp_foreach_fn callba
  * Sets `*json` to the records in file order as a JSON array of
  * `{"key": ..., "value": ...}` objects (bytes that are not UTF-8 become
  * U+FFFD). The string is the caller's: release it with `kvp_string_free`.
- * On failure `*json` is left unchanged.
+ * On failure `*json` is left unchanged. A pool over 64 MiB fails with
+ * `KVP_ERR_POOL_TOO_LARGE` before anything is read.
  *
  * # Safety
  * `store` must be NULL or an open handle; `json` NULL or writable.
