@@ -2,6 +2,7 @@
  *  1. an unprivileged user (nobody) holding a readable pool's flock and an
  *     OFD read lock: calls time out and name the flock holder, and
  *     kvp_options_init sets a finite default timeout;
+ *  2. a store opened by path refuses another file put in place of its own;
  *  4. writes refuse a hardlinked, group/other-writable or foreign pool and
  *     change nothing; a delete that removes nothing writes nothing;
  *  5. whole-pool reads of a 4 GiB sparse pool are refused before memory
@@ -233,6 +234,34 @@ static void test_finding1_unprivileged_lock_holder(struct attacker *child)
     CHECK_OK(kvp_insert(store, "k", "w"));
     CHECK_OK(kvp_read(store, "k", buf, sizeof buf, &len));
     CHECK(len == 1 && strcmp(buf, "w") == 0);
+    kvp_close(store);
+}
+
+/* ---- Finding 2, C side: a store opened by path pins its file --------------- */
+
+static void test_finding2_replaced_pool(void)
+{
+    char original[RECORD_SIZE], planted[RECORD_SIZE], buf[16] = "untouched";
+    kvp_store *store = open_in(scratch, "pinned.pool", NULL);
+    size_t len = 5;
+
+    CHECK_OK(kvp_insert(store, "k", "v"));
+    /* Someone renames the pool away and puts another file in its place. */
+    make_record(original, "k", "v");
+    make_record(planted, "k", "planted");
+    CHECK(rename(in_scratch("pinned.pool"), in_scratch("pinned.old")) == 0);
+    CHECK(write_file(in_scratch("pinned.pool"), planted, sizeof planted, 0600));
+    CHECK_STATUS(kvp_read(store, "k", buf, sizeof buf, &len), KVP_ERR_POOL_REPLACED);
+    CHECK_MESSAGE_HAS("replaced");
+    CHECK(len == 5 && strcmp(buf, "untouched") == 0);
+    CHECK_STATUS(kvp_insert(store, "k", "w"), KVP_ERR_POOL_REPLACED);
+    CHECK(file_is(in_scratch("pinned.pool"), planted, sizeof planted));
+    CHECK(file_is(in_scratch("pinned.old"), original, sizeof original));
+    kvp_close(store);
+    /* Opened again, the store takes the file that is there now. */
+    store = open_in(scratch, "pinned.pool", NULL);
+    CHECK_OK(kvp_read(store, "k", buf, sizeof buf, &len));
+    CHECK_STR(buf, "planted");
     kvp_close(store);
 }
 
@@ -479,6 +508,7 @@ int main(int argc, char **argv)
     test_finding5_huge_sparse_pool(); /* first: max RSS is lowest now */
     test_finding1_unprivileged_lock_holder(&child);
     stop_attacker(&child);
+    test_finding2_replaced_pool();
     test_finding4_unsafe_pools();
     test_finding7_foreach_leaves_no_error();
     test_finding12_longest_timeout();
