@@ -115,9 +115,17 @@
 
 /**
  * `kvp_options.lock_timeout_ms`: wait for the pool's locks as long as it
- * takes, as hv_kvp_daemon and cloud-init do. The default.
+ * takes, as hv_kvp_daemon and cloud-init do. Then any user who can read
+ * the pool can stall the caller forever, so it is never the default.
  */
 #define KVP_LOCK_WAIT_FOREVER -1
+
+/**
+ * `kvp_options.lock_timeout_ms` default: 30 seconds. Any user who can read
+ * a pool can hold its lock, so a call waits this long at most unless told
+ * otherwise.
+ */
+#define KVP_DEFAULT_LOCK_TIMEOUT_MS 30000
 
 /**
  * `kvp_options.create_mode` default: a pool file this library creates is
@@ -159,7 +167,8 @@ typedef enum kvp_status {
   KVP_ERR_INVALID_UTF8 = 2,
   /**
    * A number or flag argument was out of range (a negative lock timeout
-   * other than `KVP_LOCK_WAIT_FOREVER`, for instance).
+   * other than `KVP_LOCK_WAIT_FOREVER`, or a `create_mode` that lets
+   * group or others write, for instance).
    */
   KVP_ERR_INVALID_ARGUMENT = 3,
   /**
@@ -200,7 +209,10 @@ typedef enum kvp_status {
    */
   KVP_ERR_UNIQUE_KEY_LIMIT = 11,
   /**
-   * Another process held the pool's lock past the lock timeout.
+   * The pool's lock was not free within `kvp_options.lock_timeout_ms`
+   * (30 s by default). The message names what held it when the library
+   * can tell: a flock, a POSIX lock with its pid, an OFD lock, or other
+   * threads of this process ahead in the store's queue.
    */
   KVP_ERR_LOCK_TIMEOUT = 12,
   /**
@@ -219,6 +231,22 @@ typedef enum kvp_status {
    * A failure this version of the ABI has no code for.
    */
   KVP_ERR_OTHER = 16,
+  /**
+   * Writes refuse the pool file: it has more than one link, belongs to
+   * another user than the caller and root, or group or others may write
+   * it (or, for a repair, it holds no whole record). Nothing was written.
+   */
+  KVP_ERR_UNSAFE_POOL = 17,
+  /**
+   * A store opened by path found another file at the path than the one
+   * it opened: close it and open the path again.
+   */
+  KVP_ERR_POOL_REPLACED = 18,
+  /**
+   * A whole-pool read (`kvp_foreach`, `kvp_dump_json`) met a pool larger
+   * than the cap (64 MiB); nothing was read.
+   */
+  KVP_ERR_POOL_TOO_LARGE = 19,
 } kvp_status;
 
 /**
@@ -248,9 +276,9 @@ typedef struct kvp_options {
   uint32_t mode;
   /**
    * Milliseconds to wait for the pool's locks before a call fails with
-   * `KVP_ERR_LOCK_TIMEOUT`; 0 tries once; `KVP_LOCK_WAIT_FOREVER` (-1,
-   * default) never gives up. Other negative values fail with
-   * `KVP_ERR_INVALID_ARGUMENT`.
+   * `KVP_ERR_LOCK_TIMEOUT`; default `KVP_DEFAULT_LOCK_TIMEOUT_MS` (30 s);
+   * 0 tries once; `KVP_LOCK_WAIT_FOREVER` (-1) never gives up. Other
+   * negative values fail with `KVP_ERR_INVALID_ARGUMENT`.
    */
   int64_t lock_timeout_ms;
   /**
@@ -261,7 +289,8 @@ typedef struct kvp_options {
   /**
    * Permission bits of a pool file the store creates, masked by the
    * umask as open(2) does. Default `KVP_DEFAULT_CREATE_MODE` (0600).
-   * Bits above 07777 fail with `KVP_ERR_INVALID_ARGUMENT`.
+   * Bits above 0777, and bits that let group or others write (writes
+   * refuse such a file), fail with `KVP_ERR_INVALID_ARGUMENT`.
    */
   uint32_t create_mode;
 } kvp_options;
@@ -334,7 +363,7 @@ const char *kvp_last_error_message(void);
 int kvp_last_os_error(void);
 
 /**
- * Fills `*options` with the defaults: Safe mode, wait forever for locks,
+ * Fills `*options` with the defaults: Safe mode, a lock timeout of 30 s,
  * no sync, files created 0600. Does nothing when `options` is NULL.
  *
  * # Safety
@@ -343,9 +372,16 @@ int kvp_last_os_error(void);
 void kvp_options_init(struct kvp_options *options);
 
 /**
- * Opens the pool file at `path`, which may be anywhere; a symlink there is
- * followed. Nothing is created until the first write, and reading a pool
- * that does not exist yet finds it empty.
+ * Opens the pool file at `path`, which may be anywhere. A symlink on the
+ * way is followed when root or the caller owns it, and refused
+ * (`KVP_ERR_IO`, `ELOOP`) otherwise. Nothing is created until the first
+ * write, and reading a pool that does not exist yet finds it empty. The
+ * file found is pinned: when another file later takes its place at the
+ * path, calls fail with `KVP_ERR_POOL_REPLACED`.
+ *
+ * Writes refuse a pool file with more than one link, owned by another user
+ * than the caller and root, or writable by group or others
+ * (`KVP_ERR_UNSAFE_POOL`, nothing written); reads are allowed.
  *
  * `path` is any bytes, as for open(2). `options` may be NULL for the
  * defaults. On success `*store` receives a new handle, which you release
@@ -456,7 +492,8 @@ enum kvp_status kvp_read(const struct kvp_store *store,
 /**
  * Removes every record holding `key`; the others keep their order. When
  * `removed` is not NULL it receives how many records went (0 when none
- * held the key, which is not an error).
+ * held the key, which is not an error, and then the file is not changed
+ * at all).
  *
  * # Safety
  * `store` must be NULL or an open handle; `key` NULL or a NUL-terminated
@@ -510,6 +547,10 @@ enum kvp_status kvp_clear_if_stale(const struct kvp_store *store, bool *cleared)
  * the lock is released before the first callback. So the callback may
  * read and write the pool itself, and it sees the records as they were
  * when the walk began. `ctx` is passed through untouched and may be NULL.
+ * A pool over 64 MiB fails with `KVP_ERR_POOL_TOO_LARGE` before anything
+ * is read, so the snapshot's memory stays bounded. After `KVP_OK`,
+ * `kvp_last_error_message()` is `""` even when a callback's own calls
+ * failed.
  *
  * # Safety
  * `store` must be NULL or an open handle; `callback`, when not NULL, must
@@ -521,7 +562,8 @@ enum kvp_status kvp_foreach(const struct kvp_store *store, kvp_foreach_fn callba
  * Sets `*json` to the records in file order as a JSON array of
  * `{"key": ..., "value": ...}` objects (bytes that are not UTF-8 become
  * U+FFFD). The string is the caller's: release it with `kvp_string_free`.
- * On failure `*json` is left unchanged.
+ * On failure `*json` is left unchanged. A pool over 64 MiB fails with
+ * `KVP_ERR_POOL_TOO_LARGE` before anything is read.
  *
  * # Safety
  * `store` must be NULL or an open handle; `json` NULL or writable.

@@ -13,13 +13,21 @@ use crate::status::kvp_status;
 /// Runs the body of an entry point: clears this thread's last error, turns
 /// a failure into its status code and a panic into `KVP_ERR_PANIC`, so that
 /// nothing ever unwinds into C.
+///
+/// A success leaves the last error cleared as well, not only at the start:
+/// a body may run C code that calls entry points itself (a `kvp_foreach`
+/// callback), and a failure of theirs must not outlive the outer call's
+/// success, since the header promises `""` after one.
 pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> kvp_status {
     error::clear();
     // AssertUnwindSafe: the only state a body can leave behind is on disk,
     // and the core releases its locks as it unwinds; the handle itself
     // holds only a path and options, which no operation modifies.
     match panic::catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => kvp_status::KVP_OK,
+        Ok(Ok(())) => {
+            error::clear();
+            kvp_status::KVP_OK
+        }
         Ok(Err(failure)) => error::record(failure),
         Err(payload) => error::record(Failure::panic(payload.as_ref())),
     }
@@ -129,6 +137,22 @@ mod tests {
         let status = guard(|| panic!("on purpose"));
         assert_eq!(status, kvp_status::KVP_ERR_PANIC);
         assert_eq!(guard(|| Ok(())), kvp_status::KVP_OK);
+    }
+
+    #[test]
+    fn success_clears_what_nested_calls_left() {
+        let status = guard(|| {
+            // As a kvp_foreach callback that makes a failing call does.
+            let nested = guard(|| Err(Failure::null("key")));
+            assert_eq!(nested, kvp_status::KVP_ERR_NULL_ARGUMENT);
+            Ok(())
+        });
+        assert_eq!(status, kvp_status::KVP_OK);
+        // SAFETY: kvp_last_error_message never returns NULL, and the string
+        // lives until this thread's next entry point.
+        let message = unsafe { CStr::from_ptr(error::kvp_last_error_message()) };
+        assert_eq!(message.to_bytes(), b"");
+        assert_eq!(error::kvp_last_os_error(), 0);
     }
 
     fn status_of<T>(result: Result<T, Failure>) -> kvp_status {

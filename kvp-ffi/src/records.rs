@@ -46,6 +46,10 @@ pub type kvp_foreach_fn = Option<
 /// the lock is released before the first callback. So the callback may
 /// read and write the pool itself, and it sees the records as they were
 /// when the walk began. `ctx` is passed through untouched and may be NULL.
+/// A pool over 64 MiB fails with `KVP_ERR_POOL_TOO_LARGE` before anything
+/// is read, so the snapshot's memory stays bounded. After `KVP_OK`,
+/// `kvp_last_error_message()` is `""` even when a callback's own calls
+/// failed.
 ///
 /// # Safety
 /// `store` must be NULL or an open handle; `callback`, when not NULL, must
@@ -81,7 +85,8 @@ pub unsafe extern "C" fn kvp_foreach(
 /// Sets `*json` to the records in file order as a JSON array of
 /// `{"key": ..., "value": ...}` objects (bytes that are not UTF-8 become
 /// U+FFFD). The string is the caller's: release it with `kvp_string_free`.
-/// On failure `*json` is left unchanged.
+/// On failure `*json` is left unchanged. A pool over 64 MiB fails with
+/// `KVP_ERR_POOL_TOO_LARGE` before anything is read.
 ///
 /// # Safety
 /// `store` must be NULL or an open handle; `json` NULL or writable.

@@ -21,7 +21,8 @@ pub enum kvp_status {
     /// A key or value was not valid UTF-8.
     KVP_ERR_INVALID_UTF8 = 2,
     /// A number or flag argument was out of range (a negative lock timeout
-    /// other than `KVP_LOCK_WAIT_FOREVER`, for instance).
+    /// other than `KVP_LOCK_WAIT_FOREVER`, or a `create_mode` that lets
+    /// group or others write, for instance).
     KVP_ERR_INVALID_ARGUMENT = 3,
     /// `kvp_read`: the buffer cannot hold the value and its NUL;
     /// `*value_len` holds the value's length.
@@ -44,7 +45,10 @@ pub enum kvp_status {
     /// `kvp_insert` of a new key into a pool that already holds
     /// `KVP_MAX_UNIQUE_KEYS` unique keys.
     KVP_ERR_UNIQUE_KEY_LIMIT = 11,
-    /// Another process held the pool's lock past the lock timeout.
+    /// The pool's lock was not free within `kvp_options.lock_timeout_ms`
+    /// (30 s by default). The message names what held it when the library
+    /// can tell: a flock, a POSIX lock with its pid, an OFD lock, or other
+    /// threads of this process ahead in the store's queue.
     KVP_ERR_LOCK_TIMEOUT = 12,
     /// The path names a directory, FIFO, device or socket.
     KVP_ERR_NOT_A_REGULAR_FILE = 13,

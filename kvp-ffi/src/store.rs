@@ -57,9 +57,16 @@ fn publish(store: FileStore, out: Out<*mut kvp_store>) {
     out.set(Box::into_raw(Box::new(kvp_store { inner: store })));
 }
 
-/// Opens the pool file at `path`, which may be anywhere; a symlink there is
-/// followed. Nothing is created until the first write, and reading a pool
-/// that does not exist yet finds it empty.
+/// Opens the pool file at `path`, which may be anywhere. A symlink on the
+/// way is followed when root or the caller owns it, and refused
+/// (`KVP_ERR_IO`, `ELOOP`) otherwise. Nothing is created until the first
+/// write, and reading a pool that does not exist yet finds it empty. The
+/// file found is pinned: when another file later takes its place at the
+/// path, calls fail with `KVP_ERR_POOL_REPLACED`.
+///
+/// Writes refuse a pool file with more than one link, owned by another user
+/// than the caller and root, or writable by group or others
+/// (`KVP_ERR_UNSAFE_POOL`, nothing written); reads are allowed.
 ///
 /// `path` is any bytes, as for open(2). `options` may be NULL for the
 /// defaults. On success `*store` receives a new handle, which you release
@@ -307,7 +314,8 @@ pub unsafe extern "C" fn kvp_read(
 
 /// Removes every record holding `key`; the others keep their order. When
 /// `removed` is not NULL it receives how many records went (0 when none
-/// held the key, which is not an error).
+/// held the key, which is not an error, and then the file is not changed
+/// at all).
 ///
 /// # Safety
 /// `store` must be NULL or an open handle; `key` NULL or a NUL-terminated

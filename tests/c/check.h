@@ -36,7 +36,22 @@ static inline void check_status(kvp_status got, kvp_status want, const char *wha
     }
 }
 
+/* Passes when this thread's last error message contains `needle`, and
+ * prints the whole message when it does not. */
+static inline void check_message_has(const char *needle, const char *file, int line)
+{
+    const char *message = kvp_last_error_message();
+    if (strstr(message, needle) != NULL) {
+        atomic_fetch_add(&checks_passed, 1);
+    } else {
+        atomic_fetch_add(&checks_failed, 1);
+        fprintf(stderr, "FAIL %s:%d: the last error message lacks \"%s\":\n  \"%s\"\n", file, line, needle,
+                message);
+    }
+}
+
 #define CHECK(cond) check_true((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
+#define CHECK_MESSAGE_HAS(needle) check_message_has((needle), __FILE__, __LINE__)
 #define CHECK_STATUS(call, want) check_status((call), (want), #call, __FILE__, __LINE__)
 #define CHECK_OK(call) CHECK_STATUS(call, KVP_OK)
 #define CHECK_STR(got, want) check_true(strcmp((got), (want)) == 0, #got " == " #want, __FILE__, __LINE__)

@@ -20,7 +20,8 @@ static void test_version_and_status_names(void)
         "KVP_ERR_BUFFER_TOO_SMALL", "KVP_ERR_NOT_FOUND", "KVP_ERR_PANIC", "KVP_ERR_EMPTY_KEY",
         "KVP_ERR_NUL_BYTE", "KVP_ERR_KEY_TOO_LARGE", "KVP_ERR_VALUE_TOO_LARGE",
         "KVP_ERR_UNIQUE_KEY_LIMIT", "KVP_ERR_LOCK_TIMEOUT", "KVP_ERR_NOT_A_REGULAR_FILE",
-        "KVP_ERR_UNKNOWN_NAME", "KVP_ERR_IO", "KVP_ERR_OTHER",
+        "KVP_ERR_UNKNOWN_NAME", "KVP_ERR_IO", "KVP_ERR_OTHER", "KVP_ERR_UNSAFE_POOL",
+        "KVP_ERR_POOL_REPLACED", "KVP_ERR_POOL_TOO_LARGE",
     };
     int code;
 
@@ -28,12 +29,12 @@ static void test_version_and_status_names(void)
              KVP_VERSION_PATCH);
     CHECK_STR(kvp_version(), expected);
     CHECK(KVP_OK == 0);
-    for (code = 0; code <= (int)KVP_ERR_OTHER; code++) {
+    for (code = 0; code <= (int)KVP_ERR_POOL_TOO_LARGE; code++) {
         CHECK_STR(kvp_status_str(code), names[code]);
     }
-    CHECK(sizeof names / sizeof names[0] == (size_t)KVP_ERR_OTHER + 1);
+    CHECK(sizeof names / sizeof names[0] == (size_t)KVP_ERR_POOL_TOO_LARGE + 1);
     CHECK_STR(kvp_status_str(-1), "KVP_ERR_UNKNOWN_STATUS");
-    CHECK_STR(kvp_status_str((int)KVP_ERR_OTHER + 1), "KVP_ERR_UNKNOWN_STATUS");
+    CHECK_STR(kvp_status_str((int)KVP_ERR_POOL_TOO_LARGE + 1), "KVP_ERR_UNKNOWN_STATUS");
     CHECK_STR(kvp_status_str(INT_MAX), "KVP_ERR_UNKNOWN_STATUS");
     CHECK_STR(kvp_status_str(INT_MIN), "KVP_ERR_UNKNOWN_STATUS");
 }
@@ -66,7 +67,7 @@ static void test_options(void)
     memset(&options, 0xAB, sizeof options);
     kvp_options_init(&options);
     CHECK(options.mode == KVP_MODE_SAFE);
-    CHECK(options.lock_timeout_ms == KVP_LOCK_WAIT_FOREVER);
+    CHECK(options.lock_timeout_ms == KVP_DEFAULT_LOCK_TIMEOUT_MS);
     CHECK(options.sync_on_write == false);
     CHECK(options.create_mode == 0600 && KVP_DEFAULT_CREATE_MODE == 0600);
     kvp_options_init(NULL);
@@ -81,6 +82,9 @@ static void test_options(void)
     options.lock_timeout_ms = 1000;
     options.create_mode = 010000;
     CHECK_STATUS(kvp_open_pool(KVP_POOL_ID_GUEST, dir, &options, &store), KVP_ERR_INVALID_ARGUMENT);
+    options.create_mode = 0660; /* writes refuse a group-writable pool */
+    CHECK_STATUS(kvp_open_pool(KVP_POOL_ID_GUEST, dir, &options, &store), KVP_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("create_mode");
     CHECK(store == NULL);
 
     /* A valid set: the file is created with create_mode (umask cleared). */

@@ -1,8 +1,9 @@
 /* Security through the C ABI: pool files and directories are created with
  * the documented modes (file 0600 by default or kvp_options.create_mode,
  * directory 0755, both masked by the umask; an existing file's mode is
- * kept), and no pool descriptor leaks into a child exec'd while other
- * threads are inside the library.
+ * kept), a create_mode that lets group or others write is refused at open
+ * (writes would refuse such a file), and no pool descriptor leaks into a
+ * child exec'd while other threads are inside the library.
  * Usage: security SCRATCH_DIR */
 #define _DEFAULT_SOURCE
 #include <pthread.h>
@@ -46,8 +47,24 @@ static void creation_modes(void)
 
     CHECK(created_mode("default", 0, 0) == 0600);
     CHECK(created_mode("explicit", 0644, 0) == 0644);
-    CHECK(created_mode("masked", 0666, 027) == 0640);
-    CHECK(created_mode("no-group", 0660, 0) == 0660);
+    CHECK(created_mode("masked", 0644, 027) == 0640);
+    CHECK(created_mode("group-read", 0640, 0) == 0640);
+    CHECK(created_mode("owner-only", 0700, 077) == 0700);
+    /* Group or others may read a pool but never write it: refused at open,
+     * nothing created. */
+    {
+        static const uint32_t writable[] = {0666, 0660, 0602, 0620, 0777};
+        size_t i;
+        for (i = 0; i < sizeof writable / sizeof writable[0]; i++) {
+            kvp_options options;
+            store = NULL;
+            kvp_options_init(&options);
+            options.create_mode = writable[i];
+            snprintf(path, sizeof path, "%s/writable-%zu", scratch, i);
+            CHECK_STATUS(kvp_open(path, &options, &store), KVP_ERR_INVALID_ARGUMENT);
+            CHECK(store == NULL && mode_of(path) == -1);
+        }
+    }
     /* By pool number in a missing directory: directories 0755, file 0600. */
     snprintf(dir, sizeof dir, "%s/var/lib/hyperv", scratch);
     CHECK_OK(kvp_open_pool(KVP_POOL_ID_GUEST, dir, NULL, &store));
