@@ -534,3 +534,26 @@ def test_new_exceptions_are_exported_and_typed() -> None:
     ):
         cls = getattr(hyperv_kvp, name)
         assert name in hyperv_kvp.__all__ and all(issubclass(cls, base) for base in bases), name
+
+
+def test_error_filenames_keep_undecodable_bytes(tmp_path: Path) -> None:
+    """As `os` functions do: the filename of an error is the path as given,
+    surrogate escapes included, never a lossy copy of it."""
+    directory = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9")
+    path = os.path.join(directory, "pool")
+    pool = KvpPool(path=path)
+    pool["k"] = "v"
+    os.link(path, path + ".link")
+    with pytest.raises(hyperv_kvp.UnsafePoolError) as caught:
+        pool["k"] = "w"
+    assert caught.value.filename == path == pool.path
+    assert os.fsencode(caught.value.filename).endswith(b"/caf\xe9/pool")
+
+
+@pytest.mark.parametrize("timeout", [1e10, 1e30, sys.float_info.max])
+def test_finding12_a_huge_lock_timeout_means_no_deadline(tmp_path: Path, timeout: float) -> None:
+    """Longer than the clock can count: the core waits without a deadline
+    instead of overflowing, so the pool works as with None."""
+    pool = KvpPool(path=tmp_path / "pool", lock_timeout=timeout)
+    pool["k"] = "v"
+    assert pool["k"] == "v" and pool.lock_timeout is not None and pool.lock_timeout > 1e9
