@@ -6,7 +6,7 @@
 //! that Python picks FileNotFoundError, PermissionError, ... by itself.
 
 use kvp_core::{Error, ErrorKind, Field};
-use pyo3::exceptions::PyOSError;
+use pyo3::exceptions::{PyInterruptedError, PyOSError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -19,6 +19,10 @@ pyo3::import_exception!(hyperv_kvp.exceptions, UniqueKeyLimitError);
 pyo3::import_exception!(hyperv_kvp.exceptions, LockTimeoutError);
 pyo3::import_exception!(hyperv_kvp.exceptions, NotARegularFileError);
 pyo3::import_exception!(hyperv_kvp.exceptions, UnknownNameError);
+pyo3::import_exception!(hyperv_kvp.exceptions, UnsafePoolError);
+pyo3::import_exception!(hyperv_kvp.exceptions, PoolReplacedError);
+pyo3::import_exception!(hyperv_kvp.exceptions, PoolTooLargeError);
+pyo3::import_exception!(hyperv_kvp.exceptions, InvalidOptionError);
 
 /// Converts a core error into the matching Python exception.
 pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
@@ -65,8 +69,12 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             )
         }
         ErrorKind::LockTimeout => {
-            if let Error::LockTimeout { timeout, .. } = err {
+            if let Error::LockTimeout {
+                timeout, holder, ..
+            } = err
+            {
                 kwargs.set_item("timeout", timeout.as_secs_f64())?;
+                kwargs.set_item("holder", holder.to_string())?;
             }
             let args = (libc::ETIMEDOUT, message, path_of(err)).into_pyobject(py)?;
             (py.get_type::<LockTimeoutError>().into_any(), args)
@@ -85,6 +93,40 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             py.get_type::<UnknownNameError>().into_any(),
             (message,).into_pyobject(py)?,
         ),
+        ErrorKind::UnsafePool => {
+            if let Error::UnsafePool { reason, .. } = err {
+                kwargs.set_item("reason", reason.to_string())?;
+            }
+            let args = (libc::EPERM, message, path_of(err)).into_pyobject(py)?;
+            (py.get_type::<UnsafePoolError>().into_any(), args)
+        }
+        ErrorKind::PoolReplaced => {
+            let args = (libc::ESTALE, message, path_of(err)).into_pyobject(py)?;
+            (py.get_type::<PoolReplacedError>().into_any(), args)
+        }
+        ErrorKind::PoolTooLarge => {
+            if let Error::PoolTooLarge { size, limit, .. } = err {
+                kwargs.set_item("size", size)?;
+                kwargs.set_item("limit", limit)?;
+            }
+            let args = (libc::EFBIG, message, path_of(err)).into_pyobject(py)?;
+            (py.get_type::<PoolTooLargeError>().into_any(), args)
+        }
+        ErrorKind::InvalidOption => {
+            if let Error::InvalidOption { option, .. } = err {
+                kwargs.set_item("option", option)?;
+            }
+            (
+                py.get_type::<InvalidOptionError>().into_any(),
+                (message,).into_pyobject(py)?,
+            )
+        }
+        // Normally the exception a signal handler raised is raised instead
+        // (native_pool.rs); this is what is left when there is none.
+        ErrorKind::Interrupted => {
+            let args = (libc::EINTR, message, path_of(err)).into_pyobject(py)?;
+            (py.get_type::<PyInterruptedError>().into_any(), args)
+        }
         ErrorKind::Io => return os_error(py, err),
         // A kind added to the core later still reaches Python as a KvpError.
         _ => (
@@ -96,8 +138,10 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     Ok(PyErr::from_value(exception))
 }
 
-fn path_of(err: &Error) -> Option<String> {
-    err.path().map(|p| p.to_string_lossy().into_owned())
+/// The path as a `str`, as Python's `os` functions give it (undecodable
+/// bytes as surrogate escapes), for `OSError.filename`.
+fn path_of(err: &Error) -> Option<&std::ffi::OsStr> {
+    err.path().map(std::path::Path::as_os_str)
 }
 
 /// `OSError(errno, strerror, filename)`: Python's OSError constructor picks
@@ -111,7 +155,7 @@ fn os_error(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
         return Ok(PyOSError::new_err((
             None::<i32>,
             err.to_string(),
-            path_of(err),
+            path_of(err).map(std::ffi::OsStr::to_os_string),
         )));
     };
     let strerror: String = py

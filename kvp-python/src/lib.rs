@@ -9,4 +9,3 @@
 mod errors;
 mod module;
 mod native_pool;
-mod wait;

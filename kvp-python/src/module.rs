@@ -46,6 +46,12 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(parse_mode, module)?)?;
     module.add_function(wrap_pyfunction!(limits, module)?)?;
     module.add("DEFAULT_DIR", kvp_core::DEFAULT_DIR)?;
+    module.add(
+        "DEFAULT_LOCK_TIMEOUT",
+        kvp_core::DEFAULT_LOCK_TIMEOUT.as_secs_f64(),
+    )?;
+    module.add("DEFAULT_CREATE_MODE", kvp_core::DEFAULT_CREATE_MODE)?;
+    module.add("DEFAULT_MAX_POOL_BYTES", kvp_core::DEFAULT_MAX_POOL_BYTES)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

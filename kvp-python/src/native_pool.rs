@@ -3,92 +3,93 @@
 //! It holds no descriptor: kvp-core opens one per operation, so the handle
 //! is shared freely between threads and keeps working in a child after
 //! `fork`. Every core call runs with the GIL released.
+//!
+//! Keys cross into Python as `bytes` (`read_raw`, `delete_raw`,
+//! `raw_entries`, `raw_records`): the Python layer decodes them with
+//! surrogateescape, so a key that is not UTF-8 keeps its exact bytes and
+//! never merges with another one. Values are text, invalid UTF-8 replaced
+//! with U+FFFD. Writes take `str` and refuse what UTF-8 cannot encode.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kvp_core::{ErrorKind, FileStore, KvpStore, Options, Pool, PoolMode};
+use kvp_core::{FileStore, KvpStore, Options, Pool, PoolMode, WaitCheck};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::errors::to_py;
-use crate::wait;
 
-/// Where the store's file comes from; kept so that a store with a shorter
-/// lock timeout can be opened the same way (symlink rules included).
-#[derive(Debug, Clone)]
-enum Location {
-    Path(PathBuf),
-    Pool(Pool, Option<PathBuf>),
+thread_local! {
+    /// The exception a Python signal handler raised (KeyboardInterrupt,
+    /// usually) while this thread waited for a pool's lock.
+    static INTERRUPT: RefCell<Option<PyErr>> = const { RefCell::new(None) };
 }
 
-/// Why one attempt of an operation failed.
-enum Failure {
-    Core(kvp_core::Error),
-    Python(PyErr),
+/// The check the core runs about every 100 ms while an operation waits, in
+/// the store's queue or for the file locks, on the waiting thread with the
+/// GIL released. It takes the GIL and runs Python's signal handlers
+/// (`PyErr_CheckSignals`, which does nothing outside the main thread). A
+/// handler that raises ends the wait: its exception is kept for
+/// [`NativePool::run`] to raise, and the core stops with
+/// `Error::Interrupted`, having touched nothing. The operation keeps its
+/// place in the queue for as long as it waits, so the threads of one
+/// process are served in arrival order.
+fn signal_check() -> WaitCheck {
+    WaitCheck::new(|| {
+        // While the interpreter shuts down nothing can be raised: wait on.
+        Python::try_attach(|py| match py.check_signals() {
+            Ok(()) => true,
+            Err(raised) => {
+                INTERRUPT.with(|slot| *slot.borrow_mut() = Some(raised));
+                false
+            }
+        })
+        .unwrap_or(true)
+    })
+}
+
+/// The exception a signal handler raised during this thread's last wait,
+/// if any; taking it clears it.
+fn take_interrupt() -> Option<PyErr> {
+    INTERRUPT.with(|slot| slot.borrow_mut().take())
+}
+
+/// An invalid option of the constructor, reported through the core's
+/// error (and so as `InvalidOptionError`).
+fn invalid_option(py: Python<'_>, option: &'static str, reason: String) -> PyErr {
+    to_py(py, kvp_core::Error::InvalidOption { option, reason })
 }
 
 /// A pool file opened with fixed options; the Python class `KvpPool` wraps it.
 #[pyclass(frozen, module = "hyperv_kvp._native")]
 pub(crate) struct NativePool {
-    location: Location,
-    options: Options,
-    /// What the caller asked for; the core is only ever given slices of it.
+    /// What the caller asked for (`None`: wait as long as it takes).
     lock_timeout: Option<Duration>,
-    /// Opened with the first slice of the timeout, the common case.
+    /// The options the store was opened with.
+    options: Options,
+    /// The one store every operation goes through, so that the threads
+    /// sharing this handle queue in its fair FIFO.
     store: FileStore,
 }
 
 impl NativePool {
-    fn open(location: &Location, options: Options) -> kvp_core::Result<FileStore> {
-        match location {
-            Location::Path(path) => options.open(path.clone()),
-            Location::Pool(pool, dir) => options.open_pool(*pool, dir.as_deref()),
-        }
-    }
-
-    /// Runs `op` on the store with the GIL released, waiting for the lock in
-    /// slices and running Python's signal handlers between them.
+    /// Runs `op` on the store with the GIL released. A Python exception
+    /// raised by a signal handler while `op` waited is raised instead of
+    /// the result: the core gives up such a wait before it touches the
+    /// file, and in the rare case that the turn came in the same instant
+    /// the operation is complete, as with a Ctrl-C just after any call.
     fn run<T: Send>(
         &self,
         py: Python<'_>,
-        op: impl Fn(&FileStore) -> kvp_core::Result<T> + Sync,
+        op: impl FnOnce(&FileStore) -> kvp_core::Result<T> + Send,
     ) -> PyResult<T> {
-        let first = wait::first_slice(self.lock_timeout);
-        let result = wait::sliced(
-            self.lock_timeout,
-            |slice| {
-                py.detach(|| {
-                    if slice == first {
-                        op(&self.store)
-                    } else {
-                        let options = self.options.clone().lock_timeout(Some(slice));
-                        op(&Self::open(&self.location, options)?)
-                    }
-                })
-                .map_err(Failure::Core)
-            },
-            |failure| matches!(failure, Failure::Core(e) if e.kind() == ErrorKind::LockTimeout),
-            || py.check_signals().map_err(Failure::Python),
-        );
-        match result {
-            Ok(value) => Ok(value),
-            Err(Failure::Python(err)) => Err(err),
-            Err(Failure::Core(err)) if err.kind() == ErrorKind::LockTimeout => {
-                // Report the caller's timeout, not the last slice's.
-                let timed_out = kvp_core::Error::LockTimeout {
-                    path: self.store.path().to_path_buf(),
-                    timeout: self.lock_timeout.unwrap_or_default(),
-                    holder: match err {
-                        kvp_core::Error::LockTimeout { holder, .. } => holder,
-                        _ => kvp_core::LockHolder::Unknown,
-                    },
-                };
-                Err(to_py(py, timed_out))
-            }
-            Err(Failure::Core(err)) => Err(to_py(py, err)),
+        let result = py.detach(|| op(&self.store));
+        if let Some(raised) = take_interrupt() {
+            return Err(raised);
         }
+        result.map_err(|err| to_py(py, err))
     }
 }
 
@@ -99,12 +100,21 @@ fn borrowed(entries: &[(String, String)]) -> Vec<(&str, &str)> {
         .collect()
 }
 
+fn text(value: Vec<u8>) -> String {
+    match String::from_utf8(value) {
+        Ok(text) => text,
+        Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned(),
+    }
+}
+
 #[pymethods]
 impl NativePool {
     /// Opens `path`, or pool number `pool` in `directory` (None means
     /// /var/lib/hyperv). Nothing is created until the first write.
+    /// `lock_timeout` is in seconds, None waiting as long as it takes.
     #[new]
-    #[pyo3(signature = (*, pool, directory, path, mode, lock_timeout, sync))]
+    #[pyo3(signature = (*, pool, directory, path, mode, lock_timeout, sync, create_mode, max_pool_bytes))]
+    #[allow(clippy::too_many_arguments)] // the keyword arguments of one constructor
     fn new(
         py: Python<'_>,
         pool: u32,
@@ -113,42 +123,50 @@ impl NativePool {
         mode: String,
         lock_timeout: Option<f64>,
         sync: bool,
+        create_mode: u32,
+        max_pool_bytes: u64,
     ) -> PyResult<NativePool> {
         let mode: PoolMode = mode.parse().map_err(|e| to_py(py, e))?;
         let lock_timeout = lock_timeout
             .map(|secs| {
-                Duration::try_from_secs_f64(secs).map_err(|_| {
-                    PyValueError::new_err(format!(
-                        "lock_timeout must be a finite number of seconds >= 0 or None, not {secs}"
-                    ))
-                })
+                if secs.is_nan() || secs.is_infinite() || secs < 0.0 {
+                    return Err(invalid_option(
+                        py,
+                        "lock_timeout",
+                        format!("{secs}: give a finite number of seconds >= 0, or None to wait as long as it takes"),
+                    ));
+                }
+                // Longer than a Duration holds: the core waits without a
+                // deadline, which is no different in practice.
+                Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
             })
             .transpose()?;
-        let location = match (path, directory) {
+        let options = Options::new()
+            .mode(mode)
+            .lock_timeout(lock_timeout)
+            .sync_on_write(sync)
+            .create_mode(create_mode)
+            .max_pool_bytes(max_pool_bytes)
+            .wait_check(Some(signal_check()));
+        let opening = options.clone();
+        let store = match (path, directory) {
             (Some(_), Some(_)) => {
                 return Err(PyTypeError::new_err(
                     "give either path or pool and directory, not both",
                 ))
             }
-            (Some(path), None) => Location::Path(path),
+            (Some(path), None) => py.detach(|| opening.open(path)),
             (None, directory) => {
                 let pool = Pool::from_number(pool).ok_or_else(|| {
                     PyValueError::new_err(format!("pool number must be 0-4, not {pool}"))
                 })?;
-                Location::Pool(pool, directory)
+                py.detach(|| opening.open_pool(pool, directory.as_deref()))
             }
-        };
-        let options = Options::new().mode(mode).sync_on_write(sync);
-        let first = options
-            .clone()
-            .lock_timeout(Some(wait::first_slice(lock_timeout)));
-        let store = py
-            .detach(|| Self::open(&location, first))
-            .map_err(|e| to_py(py, e))?;
+        }
+        .map_err(|e| to_py(py, e))?;
         Ok(NativePool {
-            location,
-            options,
             lock_timeout,
+            options,
             store,
         })
     }
@@ -177,62 +195,91 @@ impl NativePool {
         self.options.get_sync_on_write()
     }
 
+    /// Permission bits of a pool file this handle creates.
+    #[getter]
+    fn create_mode(&self) -> u32 {
+        self.options.get_create_mode()
+    }
+
+    /// The largest pool, in bytes, that a whole-pool read accepts.
+    #[getter]
+    fn max_pool_bytes(&self) -> u64 {
+        self.options.get_max_pool_bytes()
+    }
+
+    /// Upsert `key`, validated against the pool mode before the lock.
     fn insert(&self, py: Python<'_>, key: String, value: String) -> PyResult<()> {
         self.run(py, |s| s.insert(&key, &value))
     }
 
+    /// One record at the end.
     fn append(&self, py: Python<'_>, key: String, value: String) -> PyResult<()> {
         self.run(py, |s| s.append(&key, &value))
     }
 
+    /// Records at the end under one lock; all or nothing.
     fn append_many(&self, py: Python<'_>, entries: Vec<(String, String)>) -> PyResult<()> {
         let entries = borrowed(&entries);
         self.run(py, |s| s.append_many(&entries))
     }
 
+    /// Replaces the whole pool; all or nothing.
     fn load(&self, py: Python<'_>, entries: Vec<(String, String)>) -> PyResult<()> {
         let entries = borrowed(&entries);
         self.run(py, |s| s.load(&entries))
     }
 
-    fn read(&self, py: Python<'_>, key: String) -> PyResult<Option<String>> {
-        self.run(py, |s| s.read(&key))
+    /// The value of the last record whose key is exactly `key`, as text.
+    fn read_raw(&self, py: Python<'_>, key: &[u8]) -> PyResult<Option<String>> {
+        Ok(self.run(py, |s| s.read_raw(key))?.map(text))
     }
 
-    fn delete(&self, py: Python<'_>, key: String) -> PyResult<usize> {
-        self.run(py, |s| s.delete(&key))
+    /// Removes every record whose key is exactly `key`; returns how many.
+    fn delete_raw(&self, py: Python<'_>, key: &[u8]) -> PyResult<usize> {
+        self.run(py, |s| s.delete_raw(&[key]))
     }
 
+    /// Removes every record, keeping the file.
     fn clear(&self, py: Python<'_>) -> PyResult<()> {
         self.run(py, |s| s.clear())
     }
 
-    fn entries(&self, py: Python<'_>) -> PyResult<BTreeMap<String, String>> {
-        self.run(py, |s| s.entries())
+    /// Every distinct key as bytes with its last value as text, in byte order.
+    fn raw_entries(&self, py: Python<'_>) -> PyResult<BTreeMap<Vec<u8>, String>> {
+        let entries = self.run(py, |s| s.raw_entries())?;
+        Ok(entries.into_iter().map(|(k, v)| (k, text(v))).collect())
     }
 
-    fn records(&self, py: Python<'_>) -> PyResult<Vec<(String, String)>> {
-        self.run(py, |s| {
-            Ok(s.records()?.into_iter().map(|r| (r.key, r.value)).collect())
-        })
+    /// Every record in file order as (key bytes, value text).
+    fn raw_records(&self, py: Python<'_>) -> PyResult<Vec<(Vec<u8>, String)>> {
+        let records = self.run(py, |s| s.raw_records())?;
+        Ok(records
+            .into_iter()
+            .map(|r| (r.key, text(r.value)))
+            .collect())
     }
 
+    /// Whole records in the file.
     fn record_count(&self, py: Python<'_>) -> PyResult<usize> {
         self.run(py, |s| s.len())
     }
 
+    /// Distinct raw keys (capped as `raw_entries` is).
     fn unique_keys(&self, py: Python<'_>) -> PyResult<usize> {
         self.run(py, |s| s.unique_keys())
     }
 
+    /// Whether the pool was last written no later than boot.
     fn is_stale(&self, py: Python<'_>) -> PyResult<bool> {
         self.run(py, |s| s.is_stale())
     }
 
+    /// Empties a stale pool under one lock; whether it did.
     fn clear_if_stale(&self, py: Python<'_>) -> PyResult<bool> {
         self.run(py, |s| s.clear_if_stale())
     }
 
+    /// The records as a JSON array, keys and values as text.
     fn dump_json(&self, py: Python<'_>) -> PyResult<String> {
         self.run(py, |s| s.dump_json())
     }

@@ -3,6 +3,7 @@ child process that holds a pool's lock the way cloud-init or the daemon do."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,7 @@ def fixture_copy(tmp_path: Path) -> Callable[[str], Path]:
     def copy(name: str) -> Path:
         target = tmp_path / name
         target.write_bytes((FIXTURES / name).read_bytes())
+        os.chmod(target, 0o600)  # whatever the umask: writes refuse group-writable pools
         return target
 
     return copy

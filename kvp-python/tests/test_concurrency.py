@@ -9,10 +9,11 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import pytest
 
+import hyperv_kvp
 from hyperv_kvp import KvpPool, LockTimeoutError
 
 from conftest import LockHolder
@@ -31,7 +32,11 @@ def test_lock_timeout(pool_dir: Path, hold_lock: HoldLock, kind: str) -> None:
     error = caught.value
     assert isinstance(error, TimeoutError)
     assert error.errno == errno.ETIMEDOUT and error.filename == pool.path
-    assert error.timeout == pytest.approx(0.3)  # the caller's, not a slice's
+    assert error.timeout == pytest.approx(0.3)
+    # It says what holds the lock: cloud-init's flock, or the daemon's POSIX
+    # lock with the holder's pid.
+    expected = "flock" if kind == "flock" else f"process {holder.process.pid} holds a POSIX"
+    assert error.holder is not None and expected in error.holder and error.holder in str(error)
     assert Path(pool.path).read_bytes() == before
     with pytest.raises(LockTimeoutError):
         KvpPool(path=pool.path, lock_timeout=0).read("before")  # reads lock too
@@ -46,7 +51,7 @@ def test_a_blocked_thread_does_not_freeze_other_threads(pool_dir: Path, hold_loc
     Python thread running while the main thread waits: if the wait kept the
     GIL, that thread could not run, the guard would release the lock, and
     `worker_ran_first` would be False."""
-    pool = KvpPool(directory=pool_dir)  # no timeout: waits as long as it takes
+    pool = KvpPool(directory=pool_dir, lock_timeout=None)  # waits as long as it takes
     holder = hold_lock(pool.path)
     worker_ran_first: List[bool] = []
     waiting = threading.Event()
@@ -69,7 +74,7 @@ def test_a_blocked_thread_does_not_freeze_other_threads(pool_dir: Path, hold_loc
 
 
 def test_other_threads_run_while_a_thread_waits(pool_dir: Path, hold_lock: HoldLock) -> None:
-    pool = KvpPool(directory=pool_dir)
+    pool = KvpPool(directory=pool_dir, lock_timeout=None)
     holder = hold_lock(pool.path)
     started = threading.Event()
     done = threading.Event()
@@ -92,10 +97,16 @@ def test_other_threads_run_while_a_thread_waits(pool_dir: Path, hold_lock: HoldL
     assert done.is_set() and pool.records() == [("from-thread", "v")]
 
 
-def test_ctrl_c_interrupts_a_wait(pool_dir: Path, hold_lock: HoldLock) -> None:
-    pool = KvpPool(directory=pool_dir)  # no timeout
+@pytest.mark.parametrize(
+    "kind, timeout", [("flock", None), ("posix", None), ("flock", hyperv_kvp.DEFAULT_LOCK_TIMEOUT)]
+)
+def test_ctrl_c_interrupts_a_wait(pool_dir: Path, hold_lock: HoldLock, kind: str, timeout: Optional[float]) -> None:
+    """The core runs the binding's check every 100 ms while it waits, which
+    runs Python's signal handlers: Ctrl-C ends the wait for cloud-init's
+    flock and for the daemon's POSIX lock, with or without a timeout."""
+    pool = KvpPool(directory=pool_dir, lock_timeout=timeout)
     pool["keep"] = "me"
-    hold_lock(pool.path)
+    hold_lock(pool.path, kind)
     before = Path(pool.path).read_bytes()
     about_to_wait = threading.Event()
 
@@ -113,6 +124,43 @@ def test_ctrl_c_interrupts_a_wait(pool_dir: Path, hold_lock: HoldLock) -> None:
         pool.insert("k", "v")
     thread.join()
     assert Path(pool.path).read_bytes() == before
+
+
+def test_ctrl_c_while_queued_behind_another_thread(pool_dir: Path, hold_lock: HoldLock) -> None:
+    """Threads sharing a pool wait in one queue, in arrival order. Ctrl-C
+    ends the main thread's wait there too, and only its own: the other
+    thread keeps its place and writes once the lock is free."""
+    pool = KvpPool(directory=pool_dir, lock_timeout=None)
+    holder = hold_lock(pool.path)
+    first_waits = threading.Event()
+    first_done: List[str] = []
+
+    def first() -> None:
+        first_waits.set()
+        pool.insert("first", "waited")
+        first_done.append("written")
+
+    waiter = threading.Thread(target=first)
+    waiter.start()
+    first_waits.wait()
+
+    def press_ctrl_c() -> None:
+        # Pacing only, as above: KeyboardInterrupt comes either way.
+        threading.Event().wait(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c)
+    presser.start()
+    with pytest.raises(KeyboardInterrupt):
+        pool.insert("second", "interrupted")
+    presser.join()
+    assert waiter.is_alive() and first_done == []
+    holder.release()
+    waiter.join()
+    assert first_done == ["written"]
+    assert pool.records() == [("first", "waited")]
+    pool.insert("after", "1")  # nothing of the interrupt is left behind
+    assert pool.entries() == {"after": "1", "first": "waited"}
 
 
 def test_threads_share_one_pool(pool: KvpPool) -> None:

@@ -44,6 +44,12 @@ def test_hierarchy() -> None:
     assert issubclass(NotARegularFileError, OSError) and issubclass(NotARegularFileError, KvpError)
     assert issubclass(UniqueKeyLimitError, KvpError)
     assert issubclass(hyperv_kvp.EventFormatError, ValueError)
+    assert issubclass(hyperv_kvp.UnsafePoolError, PermissionError)
+    assert issubclass(hyperv_kvp.UnsafePoolError, KvpError)
+    for file_error in (hyperv_kvp.PoolReplacedError, hyperv_kvp.PoolTooLargeError):
+        assert issubclass(file_error, OSError) and issubclass(file_error, KvpError)
+    assert issubclass(hyperv_kvp.InvalidOptionError, ValueError)
+    assert issubclass(hyperv_kvp.InvalidOptionError, KvpError)
 
 
 def test_empty_key_and_nul(pool: KvpPool) -> None:
@@ -106,7 +112,6 @@ def test_non_str_is_a_type_error(pool: KvpPool, bad: Any) -> None:
         lambda: pool[bad],
         lambda: pool.__setitem__("k", bad),
         lambda: pool.__delitem__(bad),
-        lambda: bad in pool,
         lambda: pool.append_many([(bad, "v")]),
         lambda: pool.load([("k", bad)]),
     ):
@@ -143,6 +148,9 @@ def test_bad_constructor_arguments(pool_dir: Path) -> None:
         {"lock_timeout": "1"},
         {"lock_timeout": True},
         {"sync": "yes"},
+        {"create_mode": "0o600"},
+        {"create_mode": 384.0},
+        {"max_pool_bytes": None},
         {"directory": 3},
         {"path": b"/tmp/x"},
         {"path": "x", "pool": 3},
@@ -151,8 +159,9 @@ def test_bad_constructor_arguments(pool_dir: Path) -> None:
         with pytest.raises(TypeError):
             KvpPool(**{"directory": pool_dir, **kwargs})
     for timeout in (-1.0, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="lock_timeout"):
+        with pytest.raises(hyperv_kvp.InvalidOptionError, match="lock_timeout") as caught:
             KvpPool(directory=pool_dir, lock_timeout=timeout)
+        assert isinstance(caught.value, ValueError) and caught.value.option == "lock_timeout"
     assert os.listdir(pool_dir) == []
 
 
@@ -179,9 +188,10 @@ def test_os_errors_have_errno_and_filename(pool_dir: Path) -> None:
     with pytest.raises(NotADirectoryError) as caught:
         KvpPool(path=below_a_file)
     assert caught.value.errno == errno.ENOTDIR and caught.value.filename == str(below_a_file)
+    # /proc refuses to create anything: the directory cannot be made.
     with pytest.raises(FileNotFoundError) as missing:
-        KvpPool(path="/proc/no-such-pool").insert("k", "v")
-    assert missing.value.errno == errno.ENOENT and missing.value.filename == "/proc/no-such-pool"
+        KvpPool(path="/proc/no-such-dir/pool").insert("k", "v")
+    assert missing.value.errno == errno.ENOENT and missing.value.filename == "/proc/no-such-dir/pool"
     assert not isinstance(missing.value, KvpError)
 
 

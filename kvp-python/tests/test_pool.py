@@ -114,7 +114,9 @@ def test_attributes_and_repr(pool_dir: Path) -> None:
     assert not os.path.exists(pool.path)  # nothing is created until a write
     default = KvpPool()
     assert default.path == "/var/lib/hyperv/.kvp_pool_1"
-    assert default.mode is PoolMode.SAFE and default.lock_timeout is None and default.sync is False
+    assert default.mode is PoolMode.SAFE and default.sync is False
+    assert default.lock_timeout == hyperv_kvp.DEFAULT_LOCK_TIMEOUT == 30.0  # finite unless asked
+    assert KvpPool(lock_timeout=None).lock_timeout is None
 
 
 def test_pool_by_number_name_enum_or_path(pool_dir: Path) -> None:
@@ -171,5 +173,7 @@ def test_package_metadata() -> None:
     assert (hyperv_kvp.KEY_SIZE, hyperv_kvp.VALUE_SIZE, hyperv_kvp.RECORD_SIZE) == (512, 2048, 2560)
     assert hyperv_kvp.SAFE_KEY_UTF16_UNITS == 254 and hyperv_kvp.SAFE_VALUE_UTF16_UNITS == 1022
     assert hyperv_kvp.MAX_UNIQUE_KEYS == 1024 and hyperv_kvp.DEFAULT_DIR == "/var/lib/hyperv"
+    assert hyperv_kvp.DEFAULT_LOCK_TIMEOUT == 30.0 and hyperv_kvp.DEFAULT_CREATE_MODE == 0o600
+    assert hyperv_kvp.DEFAULT_MAX_POOL_BYTES == 64 << 20
     for name in hyperv_kvp.__all__:
         assert hasattr(hyperv_kvp, name), name

@@ -79,17 +79,23 @@ def test_no_nul_in_a_field(corpus: Path) -> None:
 def test_invalid_utf8(corpus: Path) -> None:
     pool = KvpPool(path=corpus / "invalid-utf8.pool")
     assert pool.records() == [
-        ("bad-\ufffd\ufffd", "\ufffd( broken"),
+        ("bad-\udcff\udcfe", "\ufffd( broken"),
         ("latin1", "caf\ufffd"),
         ("after", "ok"),
-    ], "bytes that are not UTF-8 become U+FFFD"
+    ], "keys keep undecodable bytes as surrogate escapes; values get U+FFFD"
     assert pool["latin1"] == "caf\ufffd"
+    # The JSON dump, as every face writes it, shows U+FFFD.
     assert json.loads(pool.dump_json())[0]["key"] == "bad-\ufffd\ufffd"
-    # The replaced text is not the stored key, so it names nothing.
+    # The replaced text is not the stored key, so it names nothing...
     assert pool.delete("bad-\ufffd\ufffd") == 0
-    with pytest.raises(UnicodeEncodeError):
-        pool.read("bad-\udcff")
+    assert pool.read("bad-\udcff") is None
+    with pytest.raises(UnicodeEncodeError):  # a surrogate that stands for no byte
+        pool.read("bad-\ud800")
     assert pool.record_count() == 3
+    # ...while the key the mapping yields names the record.
+    assert pool["bad-\udcff\udcfe"] == "\ufffd( broken"
+    del pool["bad-\udcff\udcfe"]
+    assert [r.key for r in pool.records()] == ["latin1", "after"]
 
 
 def test_all_zero_records(corpus: Path) -> None:
@@ -107,13 +113,23 @@ def test_huge_file_in_bounded_memory(corpus: Path) -> None:
         """
         import resource, sys
         from hyperv_kvp import KvpPool
+        from hyperv_kvp import PoolTooLargeError
         pool = KvpPool(path=sys.argv[1])
         pool.read("warm-up")
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         assert pool.record_count() == 100 * 1024 * 1024 // 2560 + 1
         assert pool["needle"] == "found"
         assert pool.delete("absent") == 0
-        assert len(pool) == 2
+        # Over the 64 MiB cap, a whole-pool read is refused...
+        for whole in (lambda: len(pool), pool.records):
+            try:
+                whole()
+            except PoolTooLargeError as e:
+                assert e.size == 100 * 1024 * 1024 + 2560 and e.limit == 64 << 20, e
+            else:
+                raise AssertionError("a whole-pool read of 100 MiB was not refused")
+        # ...and with a higher cap, counting keys still stays small.
+        assert len(KvpPool(path=sys.argv[1], max_pool_bytes=128 << 20)) == 2
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(after - before, after)
         """,
@@ -135,8 +151,10 @@ def test_directory_and_fifo_are_refused(corpus: Path) -> None:
 def test_symlink_refused_by_number_followed_by_path(corpus: Path) -> None:
     target = corpus / "symlink-target.pool"
     before = target.read_bytes()
-    with pytest.raises(NotARegularFileError):
+    # Opened with O_NOFOLLOW, as open(2) says it: ELOOP.
+    with pytest.raises(OSError) as refused:
         KvpPool(1, directory=corpus / "symlink-dir")
+    assert refused.value.errno == errno.ELOOP and "symlink" in str(refused.value)
     assert target.read_bytes() == before
     assert KvpPool(path=corpus / "symlink-dir" / ".kvp_pool_1")["k"] == "target"
 

@@ -6,7 +6,7 @@ library and the ``kvp`` tool::
 
     from hyperv_kvp import KvpPool
 
-    with KvpPool(1, directory="/var/lib/hyperv", lock_timeout=5) as pool:
+    with KvpPool(1, lock_timeout=5) as pool:      # /var/lib/hyperv/.kvp_pool_1
         pool["PROVISIONING_REPORT"] = "result=success"
         pool.append("DIAGNOSTIC", "step 1")
         print(pool.read("DIAGNOSTIC"), len(pool))
@@ -17,18 +17,32 @@ library and the ``kvp`` tool::
 from __future__ import annotations
 
 from . import _native
-from ._pool import KvpPool, Pool, PoolMode, PoolSpec, Record, StrPath
+from ._pool import (
+    DEFAULT_CREATE_MODE,
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_MAX_POOL_BYTES,
+    KvpPool,
+    Pool,
+    PoolMode,
+    PoolSpec,
+    Record,
+    StrPath,
+)
 from .exceptions import (
     EventFormatError,
     InvalidKeyError,
+    InvalidOptionError,
     InvalidValueError,
     KeyTooLargeError,
     KvpError,
     LockTimeoutError,
     NotARegularFileError,
+    PoolReplacedError,
+    PoolTooLargeError,
     TooLargeError,
     UniqueKeyLimitError,
     UnknownNameError,
+    UnsafePoolError,
     ValueTooLargeError,
 )
 
@@ -71,6 +85,9 @@ __all__ = [
     "MAX_KEY_BYTES",
     "MAX_VALUE_BYTES",
     "DEFAULT_DIR",
+    "DEFAULT_LOCK_TIMEOUT",
+    "DEFAULT_CREATE_MODE",
+    "DEFAULT_MAX_POOL_BYTES",
     "__version__",
     "KvpError",
     "InvalidKeyError",
@@ -82,5 +99,9 @@ __all__ = [
     "LockTimeoutError",
     "NotARegularFileError",
     "UnknownNameError",
+    "UnsafePoolError",
+    "PoolReplacedError",
+    "PoolTooLargeError",
+    "InvalidOptionError",
     "EventFormatError",
 ]

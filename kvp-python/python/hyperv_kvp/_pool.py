@@ -23,8 +23,29 @@ from typing import (
 )
 
 from . import _native
+from .exceptions import InvalidOptionError
 
-__all__ = ["KvpPool", "Pool", "PoolMode", "Record", "StrPath", "PoolSpec"]
+__all__ = [
+    "KvpPool",
+    "Pool",
+    "PoolMode",
+    "Record",
+    "StrPath",
+    "PoolSpec",
+    "DEFAULT_LOCK_TIMEOUT",
+    "DEFAULT_CREATE_MODE",
+    "DEFAULT_MAX_POOL_BYTES",
+]
+
+DEFAULT_LOCK_TIMEOUT: float = _native.DEFAULT_LOCK_TIMEOUT
+"""Seconds an operation waits for a pool's locks unless told otherwise (30).
+Any user who can read a pool can hold its lock, so nothing waits forever
+unless ``lock_timeout=None`` asks for it."""
+DEFAULT_CREATE_MODE: int = _native.DEFAULT_CREATE_MODE
+"""Permission bits of a pool file this library creates (0o600), before the
+umask."""
+DEFAULT_MAX_POOL_BYTES: int = _native.DEFAULT_MAX_POOL_BYTES
+"""The largest pool, in bytes, that a whole-pool read accepts (64 MiB)."""
 
 StrPath = Union[str, "os.PathLike[str]"]
 
@@ -87,7 +108,9 @@ PoolSpec = Union[Pool, int, str]
 
 
 class Record(NamedTuple):
-    """One record of a pool file, in file order, duplicates kept."""
+    """One record of a pool file, in file order, duplicates kept. A key
+    that is not UTF-8 holds its undecodable bytes as surrogate escapes, as
+    ``os.listdir`` does; invalid UTF-8 in a value is replaced with U+FFFD."""
 
     key: str
     value: str
@@ -97,6 +120,25 @@ def _check_str(name: str, text: object) -> str:
     if not isinstance(text, str):
         raise TypeError(f"{name} must be str, not {type(text).__name__}")
     return text
+
+
+def _key_bytes(key: object) -> bytes:
+    """The exact bytes a key names: UTF-8, with surrogate escapes
+    (``"\\udcff"``) standing for the undecodable bytes they came from."""
+    return _check_str("key", key).encode("utf-8", "surrogateescape")
+
+
+def _key_text(raw: bytes) -> str:
+    """A key as the mapping yields it: UTF-8, undecodable bytes as
+    surrogate escapes, so that distinct keys stay distinct and each one
+    can be read and deleted through the str it yields."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _check_int(name: str, number: object) -> int:
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise TypeError(f"{name} must be an int, not {type(number).__name__}")
+    return number
 
 
 def _pairs(entries: object, what: str) -> List[Tuple[str, str]]:
@@ -122,17 +164,29 @@ class KvpPool(MutableMapping[str, str]):
     """A Hyper-V KVP pool file, read and written under its locks.
 
     ``KvpPool(pool=1, *, directory=None, path=None, mode="safe",
-    lock_timeout=None, sync=False)`` opens pool ``pool`` (a :class:`Pool`,
-    a number or a name) in ``directory`` (default ``/var/lib/hyperv``), or
-    the file at ``path``. Nothing is created until the first write. A
-    symlink in place of a pool file in ``directory`` is refused; an explicit
-    ``path`` is followed.
+    lock_timeout=DEFAULT_LOCK_TIMEOUT, sync=False, create_mode=0o600,
+    max_pool_bytes=DEFAULT_MAX_POOL_BYTES)`` opens pool ``pool`` (a
+    :class:`Pool`, a number or a name) in ``directory`` (default
+    ``/var/lib/hyperv``), or the file at ``path``. Nothing is created until
+    the first write. A symlink in place of a pool file in ``directory`` is
+    refused; an explicit ``path`` is followed (when root or the caller owns
+    the symlink), and the file found there is pinned: if another file
+    takes its place later, operations raise
+    :class:`~hyperv_kvp.PoolReplacedError`.
 
     ``mode`` sets the write limits (see :class:`PoolMode`). ``lock_timeout``
     is the most seconds an operation waits for the pool's locks before it
-    raises :class:`~hyperv_kvp.LockTimeoutError`; None waits as long as it
+    raises :class:`~hyperv_kvp.LockTimeoutError` (default 30, because any
+    user who can read a pool can hold its lock); None waits as long as it
     takes, as hv_kvp_daemon and cloud-init do. ``sync`` flushes each write
-    to disk before its lock is released.
+    to disk before its lock is released. ``create_mode`` is the permission
+    bits of a pool file this object creates (never group- or
+    other-writable). ``max_pool_bytes`` caps the pool size that whole-pool
+    reads accept (:class:`~hyperv_kvp.PoolTooLargeError`).
+
+    Writes refuse a pool file that has more than one hard link, belongs to
+    another user than the caller and root, or that group or others may
+    write (:class:`~hyperv_kvp.UnsafePoolError`), and change nothing.
 
     Every operation opens the file, takes flock (which cloud-init uses) and
     an OFD lock (which excludes hv_kvp_daemon), works, and closes it. The
@@ -141,7 +195,12 @@ class KvpPool(MutableMapping[str, str]):
     operation waits and does I/O.
 
     As a mapping, keys are the pool's unique keys and each one maps to the
-    value of its last record ("last wins", as libazureinit-kvp reads):
+    value of its last record ("last wins", as libazureinit-kvp reads). A
+    key that is not UTF-8 comes back with its undecodable bytes as surrogate
+    escapes (``"Status\\udcff"`` for the bytes ``Status\\xff``), Python's
+    convention for undecodable OS data: every key the mapping yields can be
+    read and deleted through it, and two keys never merge. Writes take only
+    text that UTF-8 can encode. A key holding NUL matches nothing.
     ``pool[k] = v`` is :meth:`insert`, ``del pool[k]`` removes every record
     of ``k`` and raises KeyError when there was none. ``keys()``,
     ``values()``, ``items()`` and iteration are snapshots taken with one
@@ -156,8 +215,10 @@ class KvpPool(MutableMapping[str, str]):
         directory: Optional[StrPath] = None,
         path: Optional[StrPath] = None,
         mode: Union[PoolMode, str] = "safe",
-        lock_timeout: Optional[float] = None,
+        lock_timeout: Optional[float] = DEFAULT_LOCK_TIMEOUT,
         sync: bool = False,
+        create_mode: int = DEFAULT_CREATE_MODE,
+        max_pool_bytes: int = DEFAULT_MAX_POOL_BYTES,
     ) -> None:
         number = Pool.parse(pool)
         if path is not None and (directory is not None or number != Pool.GUEST):
@@ -174,6 +235,16 @@ class KvpPool(MutableMapping[str, str]):
             lock_timeout = float(lock_timeout)
         if not isinstance(sync, bool):
             raise TypeError(f"sync must be a bool, not {type(sync).__name__}")
+        if not 0 <= _check_int("create_mode", create_mode) <= 0xFFFF_FFFF:
+            raise InvalidOptionError(
+                f"invalid create_mode: {create_mode:#o} is not a set of permission bits",
+                option="create_mode",
+            )
+        if not 0 <= _check_int("max_pool_bytes", max_pool_bytes) < 1 << 64:
+            raise InvalidOptionError(
+                f"invalid max_pool_bytes: {max_pool_bytes}: give a number of bytes >= 0",
+                option="max_pool_bytes",
+            )
         self._mode = PoolMode.parse(mode)
         self._closed = False
         self._native = _native.NativePool(
@@ -183,6 +254,8 @@ class KvpPool(MutableMapping[str, str]):
             mode=self._mode.value,
             lock_timeout=lock_timeout,
             sync=sync,
+            create_mode=create_mode,
+            max_pool_bytes=max_pool_bytes,
         )
 
     @property
@@ -212,6 +285,16 @@ class KvpPool(MutableMapping[str, str]):
     def sync(self) -> bool:
         """Whether writes are flushed to disk before the lock is released."""
         return self._native.sync
+
+    @property
+    def create_mode(self) -> int:
+        """Permission bits of a pool file this object creates."""
+        return self._native.create_mode
+
+    @property
+    def max_pool_bytes(self) -> int:
+        """The largest pool, in bytes, that whole-pool reads accept."""
+        return self._native.max_pool_bytes
 
     @property
     def closed(self) -> bool:
@@ -245,24 +328,31 @@ class KvpPool(MutableMapping[str, str]):
         self._n.load(_pairs(entries, "load"))
 
     def read(self, key: str) -> Optional[str]:
-        """The value of the last record holding ``key``, or None."""
-        return self._n.read(_check_str("key", key))
+        """The value of the last record holding ``key``, or None. Surrogate
+        escapes in ``key`` stand for the bytes they came from (see the
+        class); a key holding NUL matches nothing."""
+        return self._n.read_raw(_key_bytes(key))
 
     def delete(self, key: str) -> int:
-        """Remove every record holding ``key``; returns how many there were."""
-        return self._n.delete(_check_str("key", key))
+        """Remove every record holding ``key``; returns how many there were.
+        ``key`` is matched as :meth:`read` matches it. A delete that removes
+        nothing changes nothing in the file."""
+        return self._n.delete_raw(_key_bytes(key))
 
     def clear(self) -> None:
         """Remove every record, keeping the file."""
         self._n.clear()
 
     def entries(self) -> Dict[str, str]:
-        """Every key with the value of its last record, in key order."""
-        return self._n.entries()
+        """Every key with the value of its last record, in the order of the
+        keys' bytes (for UTF-8 keys, code point order). Raises
+        PoolTooLargeError for a pool over ``max_pool_bytes``."""
+        return {_key_text(key): value for key, value in self._n.raw_entries().items()}
 
     def records(self) -> List[Record]:
-        """Every record in file order, duplicates kept."""
-        return [Record(key, value) for key, value in self._n.records()]
+        """Every record in file order, duplicates kept. Raises
+        PoolTooLargeError for a pool over ``max_pool_bytes``."""
+        return [Record(_key_text(key), value) for key, value in self._n.raw_records()]
 
     def record_count(self) -> int:
         """Whole records in the file, duplicates included (``len()`` counts
@@ -280,7 +370,9 @@ class KvpPool(MutableMapping[str, str]):
         return self._n.clear_if_stale()
 
     def dump_json(self) -> str:
-        """The records in file order as a JSON array of {"key", "value"}."""
+        """The records in file order as a JSON array of {"key", "value"},
+        the same text as the other faces give: bytes that are not UTF-8, in
+        keys too, show as U+FFFD. Capped as :meth:`records` is."""
         return self._n.dump_json()
 
     # -- mapping protocol ---------------------------------------------------
@@ -299,12 +391,20 @@ class KvpPool(MutableMapping[str, str]):
             raise KeyError(key)
 
     def __contains__(self, key: object) -> bool:
-        return self.read(_check_str("key", key)) is not None
+        native = self._n
+        if not isinstance(key, str):
+            return False  # no key of a pool is anything but a str
+        try:
+            raw = key.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return False  # a lone surrogate that stands for no byte
+        return native.read_raw(raw) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.entries())
 
     def __len__(self) -> int:
+        # Distinct raw keys: the same keys iteration yields.
         return self._n.unique_keys()
 
     def keys(self) -> KeysView[str]:

@@ -1,9 +1,11 @@
 """The exceptions of hyperv_kvp.
 
-Every error about input, limits, pool names and locks is a :class:`KvpError`.
-Errors about text are also :class:`ValueError`, a lock timeout is also a
-:class:`TimeoutError`, and a path that is not a regular file is also an
-:class:`OSError`. Failures of the operating system (a missing directory, no
+Every error about input, limits, pool names, options, locks and unsafe pool
+files is a :class:`KvpError`. Errors about text and options are also
+:class:`ValueError`, a lock timeout is also a :class:`TimeoutError`, a pool
+that writes refuse is also a :class:`PermissionError`, and the other errors
+about the file (not a regular file, replaced, too large to read whole) are
+also :class:`OSError`, each with ``errno`` and ``filename``. Failures of the operating system (a missing directory, no
 permission) are plain :class:`OSError` subclasses such as
 :class:`PermissionError`, with ``errno``, ``strerror`` and ``filename`` set.
 
@@ -32,6 +34,10 @@ __all__ = [
     "LockTimeoutError",
     "NotARegularFileError",
     "UnknownNameError",
+    "UnsafePoolError",
+    "PoolReplacedError",
+    "PoolTooLargeError",
+    "InvalidOptionError",
     "EventFormatError",
 ]
 
@@ -94,17 +100,33 @@ class UniqueKeyLimitError(KvpError):
         return (functools.partial(type(self), limit=self.limit), (str(self),))
 
 
-class LockTimeoutError(KvpError, TimeoutError):
-    """Another process held the pool's lock for longer than ``timeout`` seconds.
+def _os_args(error: OSError) -> Tuple[Any, ...]:
+    """The arguments that rebuild an OSError, filename included (``args``
+    leaves it out)."""
+    if error.filename is None:
+        return tuple(error.args)
+    return (error.errno, error.strerror, error.filename)
 
-    ``errno`` is ETIMEDOUT and ``filename`` the pool file.
+
+class LockTimeoutError(KvpError, TimeoutError):
+    """The pool's locks were held for longer than ``timeout`` seconds.
+
+    ``holder`` says what held them, as far as the library could tell, as a
+    sentence: a flock (which any user who can read the pool can take), a
+    POSIX lock with its owner's pid (as hv_kvp_daemon takes), an OFD lock,
+    or other threads of this process ahead in the queue. The message says
+    it too. ``errno`` is ETIMEDOUT and ``filename`` the pool file.
     """
 
     timeout: Optional[float]
+    holder: Optional[str]
 
-    def __init__(self, *args: Any, timeout: Optional[float] = None) -> None:
+    def __init__(
+        self, *args: Any, timeout: Optional[float] = None, holder: Optional[str] = None
+    ) -> None:
         super().__init__(*args)
         self.timeout = timeout
+        self.holder = holder
 
 
 class NotARegularFileError(KvpError, OSError):
@@ -116,6 +138,72 @@ class NotARegularFileError(KvpError, OSError):
 
 class UnknownNameError(KvpError, ValueError):
     """A pool or pool mode name (or number) that does not exist."""
+
+
+class UnsafePoolError(KvpError, PermissionError):
+    """Writes refuse this pool file, and nothing was written: it has more
+    than one hard link (a write would change another file too), belongs to
+    a user other than the caller and root, or group or others may write it.
+
+    ``reason`` says which, as a sentence. ``errno`` is EPERM and
+    ``filename`` the pool file. Reads still work.
+    """
+
+    reason: str
+
+    def __init__(self, *args: Any, reason: str) -> None:
+        super().__init__(*args)
+        self.reason = reason
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
+        return (functools.partial(type(self), reason=self.reason), _os_args(self))
+
+
+class PoolReplacedError(KvpError, OSError):
+    """A pool opened by ``path`` finds another file at that path than the one
+    it opened (the file was replaced, or removed and created again). Open a
+    new :class:`~hyperv_kvp.KvpPool` to use the new file.
+
+    ``errno`` is ESTALE and ``filename`` the path.
+    """
+
+
+class PoolTooLargeError(KvpError, OSError):
+    """A whole-pool read (``records``, ``entries``, ``len``, iteration,
+    ``dump_json``) met a pool of ``size`` bytes, over the cap of ``limit``
+    bytes (``max_pool_bytes``, default 64 MiB). Those reads hold the whole
+    pool in memory, so the cap bounds their memory; reads and writes of one
+    key are not capped.
+
+    ``errno`` is EFBIG and ``filename`` the pool file.
+    """
+
+    size: int
+    limit: int
+
+    def __init__(self, *args: Any, size: int, limit: int) -> None:
+        super().__init__(*args)
+        self.size = size
+        self.limit = limit
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
+        rebuild = functools.partial(type(self), size=self.size, limit=self.limit)
+        return (rebuild, _os_args(self))
+
+
+class InvalidOptionError(KvpError, ValueError):
+    """An option of :class:`~hyperv_kvp.KvpPool` has a value that cannot be
+    used (a negative ``lock_timeout``, a ``create_mode`` that lets group or
+    others write); ``option`` names it."""
+
+    option: str
+
+    def __init__(self, message: str, *, option: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]:
+        return (functools.partial(type(self), option=self.option), (str(self),))
 
 
 class EventFormatError(KvpError, ValueError):
