@@ -305,7 +305,8 @@ fn open_file(
         let fd = match sys::openat(Some(dir), &location.name, flags, create_mode) {
             Ok(fd) => fd,
             // Created or removed by someone else since the check: look again.
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EEXIST | libc::ENOENT)) => continue,
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && expected.is_none() => continue,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && expected.is_some() => continue,
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(symlink_refused(path)),
             Err(e) => return Err(Error::io("open", path)(e)),
         };
