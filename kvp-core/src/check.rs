@@ -47,7 +47,7 @@ use crate::text;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Finding {
-    /// The file size is not a multiple of [`RECORD_SIZE`](crate::RECORD_SIZE): `bytes` trail
+    /// The file size is not a multiple of [`RECORD_SIZE`]: `bytes` trail
     /// the last whole record (a torn or foreign write). Repairable.
     PartialTail {
         /// Bytes after the last whole record.
