@@ -3,9 +3,11 @@
 
 mod attacks;
 mod errors;
+mod events;
 mod hostile;
 mod inspect;
 mod read;
+mod report;
 mod support;
 mod terminal;
 mod write;
