@@ -147,10 +147,14 @@ pub enum Command {
         #[command(subcommand)]
         action: ReportAction,
     },
-    /// Every agent's events as a timeline sorted by time: cloud-init,
-    /// azure-init and DIAG_V1 records, chunks reassembled, durations shown,
-    /// unfinished starts marked, records that do not decode listed with
-    /// the reason.
+    /// Every agent's events in the pool as a timeline sorted by time.
+    ///
+    /// cloud-init (22.4 to 26.x), azure-init tracing and DIAG_V1 records,
+    /// chunks reassembled and compressed artifacts decoded; each finish
+    /// with its duration (measured from its start where the record carries
+    /// none), starts that never finished marked UNFINISHED, reports in
+    /// their place, and records that do not decode listed after, with the
+    /// reason.
     Events(EventsArgs),
     /// Print this machine's VM id (DMI product UUID, with the Gen1 byte
     /// swap); exit 3 when it has none.

@@ -81,9 +81,9 @@ pub struct ReportFields {
 /// The root under which the machine's files are read.
 #[derive(Debug, Args)]
 pub struct SysRoot {
-    /// Read the machine's DMI and EFI files under DIR instead of / (DIR/sys/
-    /// class/dmi/id/product_uuid, DIR/sys/firmware/efi, DIR/dev/efi): for
-    /// tests, or a mounted disk image.
+    /// Read the machine's DMI and EFI files under DIR instead of /
+    /// (DIR/sys/class/dmi/id/product_uuid, DIR/sys/firmware/efi,
+    /// DIR/dev/efi): for tests, or a mounted disk image.
     #[arg(long, value_name = "DIR")]
     pub sys_root: Option<PathBuf>,
 }

@@ -7,6 +7,7 @@ mod events;
 mod hostile;
 mod inspect;
 mod read;
+mod readme;
 mod report;
 mod support;
 mod terminal;
