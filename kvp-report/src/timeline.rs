@@ -153,11 +153,7 @@ fn pair(steps: &mut [Step<'_>]) {
 }
 
 fn since(start: Option<Timestamp>, end: Option<Timestamp>) -> Option<Duration> {
-    let (start, end) = (start?, end?);
-    let nanos =
-        |t: Timestamp| i128::from(t.unix_seconds()) * 1_000_000_000 + i128::from(t.subsec_nanos());
-    let elapsed = u64::try_from(nanos(end) - nanos(start)).ok()?;
-    Some(Duration::from_nanos(elapsed))
+    end?.duration_since(start?)
 }
 
 #[cfg(test)]

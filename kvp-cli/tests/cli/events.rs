@@ -250,6 +250,44 @@ fn durations_measured_and_unfinished_starts_marked() {
 }
 
 #[test]
+fn azure_init_tracing_spans_and_events() {
+    // As libazureinit/src/kvp.rs writes them (docs/reporting.md, section 3).
+    let key = |name: &str, id: &str| {
+        format!("azure-init-0.1.1|{VM}|INFO|{name}|9c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e{id}")
+    };
+    let pools = Pools::new();
+    pools.write(&[
+        "append",
+        &key("provision:user:create_user", "5f"),
+        "Start: 2026-06-17T00:00:00.000Z | End: 2026-06-17T00:00:02.500Z",
+    ]);
+    pools.write(&[
+        "append",
+        &key("provision", "60"),
+        r#"Time: 2026-06-17T00:00:01.250Z | Event: msg="Provisioning started""#,
+    ]);
+    let text = pools.run(&["events"]);
+    let lines: Vec<&str> = text.ok().lines().collect();
+    assert_eq!(
+        lines,
+        [
+            r#"2026-06-17T00:00:01.250000Z  azure-init-0.1.1  INFO         provision  msg="Provisioning started""#,
+            "2026-06-17T00:00:02.500000Z  azure-init-0.1.1  INFO         provision:user:create_user  2.50s",
+        ]
+    );
+    let value = json(pools.run(&["events", "--json"]).ok());
+    let span = &value["timeline"][1];
+    assert_eq!(
+        (&span["format"], &span["kind"]),
+        (&"azure-init-tracing".into(), &"finish".into())
+    );
+    assert_eq!(
+        (&span["duration"], &span["unfinished"]),
+        (&2.5.into(), &false.into())
+    );
+}
+
+#[test]
 fn hostile_records_are_shown_escaped() {
     let evil = r#"{"name":"n\u001b]0;pwned\u0007","type":"diagnostic","ts":"2026-06-17T00:00:01Z","msg":"a\u001b[2Jb\u202ec\u009bd"}"#;
     let key = b"CLOUD_INIT|1|diagnostic|n\x1b]0;pwned\x07|00000000-0000-0000-0000-000000000001";
