@@ -60,6 +60,27 @@ impl From<kvp_core::Error> for Failure {
     }
 }
 
+impl From<kvp_report::Error> for Failure {
+    fn from(error: kvp_report::Error) -> Failure {
+        match error {
+            kvp_report::Error::Store(core) => Failure::from(core),
+            other => {
+                let os_error = match &other {
+                    kvp_report::Error::Unreadable { source, .. } => {
+                        source.raw_os_error().unwrap_or(0)
+                    }
+                    _ => 0,
+                };
+                Failure {
+                    status: status::from_report_kind(other.kind()),
+                    message: other.to_string(),
+                    os_error,
+                }
+            }
+        }
+    }
+}
+
 struct LastError {
     message: CString,
     os_error: c_int,
@@ -158,6 +179,20 @@ mod tests {
             "{}",
             message()
         );
+    }
+
+    #[test]
+    fn report_errors_keep_their_code_and_errno() {
+        let missing = tempfile::tempdir().expect("temp dir");
+        let error = kvp_report::Machine::with_root(missing.path())
+            .vm_id()
+            .expect_err("no DMI there");
+        assert_eq!(record(Failure::from(error)), kvp_status::KVP_ERR_IO);
+        assert_eq!(kvp_last_os_error(), libc::ENOENT);
+        assert!(message().contains("product_uuid"), "{}", message());
+        let store = kvp_report::Error::Store(kvp_core::Error::EmptyKey);
+        assert_eq!(record(Failure::from(store)), kvp_status::KVP_ERR_EMPTY_KEY);
+        assert_eq!(kvp_last_os_error(), 0);
     }
 
     #[test]
