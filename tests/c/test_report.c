@@ -219,17 +219,6 @@ static struct seen *walk(const kvp_store *store, uint32_t flags)
 
 /* ---- reports ---- */
 
-static kvp_report azure_report(void)
-{
-    kvp_report r;
-    kvp_report_init(&r);
-    r.agent = "Azure-Init/0.0.0";
-    r.vm_id = AZ_VM;
-    r.timestamp = "2026-06-17T00:00:00+00:00";
-    r.pps_type = KVP_PPS_TYPE_NONE;
-    return r;
-}
-
 static int starts_with(const char *text, const char *prefix)
 {
     return strncmp(text, prefix, strlen(prefix)) == 0;
@@ -260,80 +249,72 @@ static void check_report_writes(const kvp_report *r, uint32_t dialect, const cha
 }
 #define CHECK_REPORT(r, dialect, want) check_report_writes((r), (dialect), (want), __LINE__)
 
-/* azure-init's libazureinit-kvp report.rs tests (peer-examples.json). */
+/* azure-init's libazureinit-kvp report.rs tests and the proposal's CLI
+ * dump (peer-examples.json "reports_azure_init"). */
 static void test_azure_init_dialect(void)
 {
-    static const char *const fixture = "peer-examples.json";
     static const kvp_entry extras[] = {{"endpoint", "http://example.com"}, {"status", "404"}};
     static const kvp_entry details[] = {{"details", "bad config"}};
     static const kvp_entry build[] = {{"build", "test-123"}};
+#define AZ_PREFIX "pps_type=None|vm_id=00000000-0000-0000-0000-000000000abc|timestamp=2026-06-17T00:00:00+00:00"
+#define AZ_URL "|documentation_url=https://aka.ms/linuxprovisioningerror"
+    static const struct {
+        uint32_t result, pps_type;
+        const char *reason, *url; /* url NULL: the default */
+        const kvp_entry *data;
+        size_t count;
+        const char *want;
+    } cases[] = {
+        {KVP_REPORT_SUCCESS, KVP_PPS_TYPE_NONE, NULL, NULL, NULL, 0,
+         "result=success|agent=Azure-Init/0.0.0|" AZ_PREFIX},
+        /* azure-init writes None when unset */
+        {KVP_REPORT_SUCCESS, KVP_PPS_TYPE_UNSET, NULL, NULL, NULL, 0,
+         "result=success|agent=Azure-Init/0.0.0|" AZ_PREFIX},
+        {KVP_REPORT_SUCCESS, KVP_PPS_TYPE_NONE, NULL, NULL, extras, 2,
+         "result=success|agent=Azure-Init/0.0.0|" AZ_PREFIX "|endpoint=http://example.com|status=404"},
+        {KVP_REPORT_SUCCESS, KVP_PPS_TYPE_SAVABLE, NULL, NULL, NULL, 0,
+         "result=success|agent=Azure-Init/0.0.0|pps_type=Savable|vm_id=00000000-0000-0000-0000-000000000abc|"
+         "timestamp=2026-06-17T00:00:00+00:00"},
+        /* the URL by default on errors, none with "" */
+        {KVP_REPORT_ERROR, KVP_PPS_TYPE_NONE, "failed to load sshd config", NULL, NULL, 0,
+         "result=error|reason=failed to load sshd config|agent=Azure-Init/0.0.0|" AZ_PREFIX AZ_URL},
+        {KVP_REPORT_ERROR, KVP_PPS_TYPE_NONE, "boom", "", NULL, 0,
+         "result=error|reason=boom|agent=Azure-Init/0.0.0|" AZ_PREFIX},
+        {KVP_REPORT_ERROR, KVP_PPS_TYPE_NONE, "boom", "https://aka.ms/linuxprovisioningerror", details, 1,
+         "result=error|reason=boom|agent=Azure-Init/0.0.0|details=bad config|" AZ_PREFIX AZ_URL},
+        {KVP_REPORT_SUCCESS, KVP_PPS_TYPE_NONE, NULL, NULL, build, 1,
+         "result=success|agent=Azure-Init/0.0.0|" AZ_PREFIX "|build=test-123"},
+    };
+#undef AZ_PREFIX
+#undef AZ_URL
     const char *want;
     kvp_report r;
+    size_t i;
 
-    r = azure_report();
-    want = "result=success|agent=Azure-Init/0.0.0|pps_type=None|vm_id=00000000-0000-0000-0000-000000000abc|"
-           "timestamp=2026-06-17T00:00:00+00:00";
-    CHECK_FIXTURE_HAS(fixture, want);
-    CHECK_REPORT(&r, KVP_DIALECT_AZURE_INIT, want);
-    r.pps_type = KVP_PPS_TYPE_UNSET; /* azure-init writes None when unset */
-    CHECK_REPORT(&r, KVP_DIALECT_AZURE_INIT, want);
-
-    r = azure_report();
-    r.supporting_data = extras;
-    r.supporting_count = 2;
-    want = "result=success|agent=Azure-Init/0.0.0|pps_type=None|vm_id=00000000-0000-0000-0000-000000000abc|"
-           "timestamp=2026-06-17T00:00:00+00:00|endpoint=http://example.com|status=404";
-    CHECK_FIXTURE_HAS(fixture, want);
-    CHECK_REPORT(&r, KVP_DIALECT_AZURE_INIT, want);
-
-    r = azure_report();
-    r.pps_type = KVP_PPS_TYPE_SAVABLE;
-    want = "result=success|agent=Azure-Init/0.0.0|pps_type=Savable|vm_id=00000000-0000-0000-0000-000000000abc|"
-           "timestamp=2026-06-17T00:00:00+00:00";
-    CHECK_FIXTURE_HAS(fixture, want);
-    CHECK_REPORT(&r, KVP_DIALECT_AZURE_INIT, want);
-
-    r = azure_report();
-    r.result = KVP_REPORT_ERROR;
-    r.reason = "failed to load sshd config";
-    want = "result=error|reason=failed to load sshd config|agent=Azure-Init/0.0.0|pps_type=None|"
-           "vm_id=00000000-0000-0000-0000-000000000abc|timestamp=2026-06-17T00:00:00+00:00|"
-           "documentation_url=https://aka.ms/linuxprovisioningerror";
-    CHECK_FIXTURE_HAS(fixture, want);
-    CHECK_REPORT(&r, KVP_DIALECT_AZURE_INIT, want); /* the URL by default */
-
-    r.reason = "boom";
-    r.documentation_url = ""; /* none */
-    want = "result=error|reason=boom|agent=Azure-Init/0.0.0|pps_type=None|"
-           "vm_id=00000000-0000-0000-0000-000000000abc|timestamp=2026-06-17T00:00:00+00:00";
-    CHECK_FIXTURE_HAS(fixture, want);
-    CHECK_REPORT(&r, KVP_DIALECT_AZURE_INIT, want);
-
-    r.documentation_url = "https://aka.ms/linuxprovisioningerror";
-    r.supporting_data = details;
-    r.supporting_count = 1;
-    want = "result=error|reason=boom|agent=Azure-Init/0.0.0|details=bad config|pps_type=None|"
-           "vm_id=00000000-0000-0000-0000-000000000abc|timestamp=2026-06-17T00:00:00+00:00|"
-           "documentation_url=https://aka.ms/linuxprovisioningerror";
-    CHECK_FIXTURE_HAS(fixture, want);
-    CHECK_REPORT(&r, KVP_DIALECT_AZURE_INIT, want);
-
-    r = azure_report();
-    r.supporting_data = build;
-    r.supporting_count = 1;
-    want = "result=success|agent=Azure-Init/0.0.0|pps_type=None|vm_id=00000000-0000-0000-0000-000000000abc|"
-           "timestamp=2026-06-17T00:00:00+00:00|build=test-123";
-    CHECK_FIXTURE_HAS(fixture, want);
-    CHECK_REPORT(&r, KVP_DIALECT_AZURE_INIT, want);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kvp_report_init(&r);
+        r.agent = "Azure-Init/0.0.0";
+        r.vm_id = AZ_VM;
+        r.timestamp = "2026-06-17T00:00:00+00:00";
+        r.result = cases[i].result;
+        r.pps_type = cases[i].pps_type;
+        r.reason = cases[i].reason;
+        r.documentation_url = cases[i].url;
+        r.supporting_data = cases[i].data;
+        r.supporting_count = cases[i].count;
+        CHECK_FIXTURE_HAS("peer-examples.json", cases[i].want);
+        CHECK_REPORT(&r, KVP_DIALECT_AZURE_INIT, cases[i].want);
+    }
 
     /* The proposal's CLI dump: a millisecond timestamp is written as given. */
-    r = azure_report();
+    kvp_report_init(&r);
     r.agent = "azure-init-0.1.1";
     r.vm_id = DIAG_VM;
     r.timestamp = "2026-08-31T12:34:57.500Z";
+    r.pps_type = KVP_PPS_TYPE_NONE;
     want = "result=success|agent=azure-init-0.1.1|pps_type=None|vm_id=3f2504e0-4f89-41d3-9a0c-0305e82c3301|"
            "timestamp=2026-08-31T12:34:57.500Z";
-    CHECK_FIXTURE_HAS(fixture, want);
+    CHECK_FIXTURE_HAS("peer-examples.json", want);
     CHECK_REPORT(&r, KVP_DIALECT_AZURE_INIT, want);
 }
 
