@@ -11,7 +11,7 @@
  *   value is validated as UTF-8 (KVP_ERR_INVALID_UTF8). Paths are any bytes,
  *   as for open(2).
  * - Out-parameters are written only on success. The one exception:
- *   kvp_read also sets *value_len on KVP_ERR_BUFFER_TOO_SMALL.
+ *   kvp_read and kvp_vm_id also set the length on KVP_ERR_BUFFER_TOO_SMALL.
  * - Panics are caught inside the library and returned as KVP_ERR_PANIC:
  *   nothing ever unwinds into C.
  * - Threads: one kvp_store may be used by any number of threads at once,
@@ -29,8 +29,9 @@
  *   kvp_version are static. The string from kvp_last_error_message belongs
  *   to the library and stays valid until this thread's next call of a
  *   function that returns kvp_status (or kvp_close, kvp_string_free,
- *   kvp_options_init). Strings passed to a kvp_foreach_fn are valid only
- *   during that callback.
+ *   kvp_options_init, kvp_report_init, kvp_event_init). Strings passed to
+ *   a kvp_foreach_fn, and a kvp_event_entry passed to a kvp_event_fn with
+ *   all it points to, are valid only during that callback.
  */
 
 #ifndef KVP_H
@@ -893,8 +894,8 @@ const char *kvp_status_str(int status);
  * The message of the last failure on this thread, or `""` when the last
  * call succeeded. Never NULL. The string belongs to the library and stays
  * valid until this thread's next call of a function that returns a
- * `kvp_status`, or of `kvp_close`, `kvp_string_free` or
- * `kvp_options_init`.
+ * `kvp_status`, or of `kvp_close`, `kvp_string_free`, `kvp_options_init`,
+ * `kvp_report_init` or `kvp_event_init`.
  */
 const char *kvp_last_error_message(void);
 

@@ -122,8 +122,8 @@ pub(crate) fn record(failure: Failure) -> kvp_status {
 /// The message of the last failure on this thread, or `""` when the last
 /// call succeeded. Never NULL. The string belongs to the library and stays
 /// valid until this thread's next call of a function that returns a
-/// `kvp_status`, or of `kvp_close`, `kvp_string_free` or
-/// `kvp_options_init`.
+/// `kvp_status`, or of `kvp_close`, `kvp_string_free`, `kvp_options_init`,
+/// `kvp_report_init` or `kvp_event_init`.
 #[no_mangle]
 pub extern "C" fn kvp_last_error_message() -> *const c_char {
     LAST.try_with(|last| match last.try_borrow() {
