@@ -1220,7 +1220,9 @@ void kvp_event_init(struct kvp_event *event);
  * When `event_id` is not NULL it must hold `KVP_UUID_SIZE` (37) bytes, and
  * on success receives the event's id and a NUL: the one given, or the new
  * one made up, so that a finish can name its start's. On failure it is
- * left unchanged.
+ * left unchanged. A given id spelled longer than 36 characters (braces, a
+ * URN) cannot be returned there and fails with `KVP_ERR_INVALID_FIELD`
+ * before anything is written; with `event_id` NULL it is written as given.
  *
  * # Safety
  * `store` must be NULL or an open handle; `event` NULL or a readable

@@ -315,6 +315,59 @@ mod tests {
     }
 
     #[test]
+    fn choices_flags_and_arrays_are_checked() {
+        let table = [(0, 'a'), (7, 'b')];
+        assert_eq!(choice(7, "thing", &table, "0 or 7").ok(), Some('b'));
+        assert_eq!(
+            status_of(choice(1, "thing", &table, "0 or 7")),
+            kvp_status::KVP_ERR_UNKNOWN_NAME
+        );
+        assert_eq!(flags(0b101, 0b111, "flags").ok(), Some(0b101));
+        assert_eq!(
+            status_of(flags(0b1000, 0b111, "flags")),
+            kvp_status::KVP_ERR_INVALID_ARGUMENT
+        );
+        let items = [1u32, 2, 3];
+        // SAFETY: NULL with no items, and a live array of three.
+        unsafe {
+            assert_eq!(array(ptr::null::<u32>(), 0, "items").ok(), Some(&[][..]));
+            assert_eq!(
+                status_of(array(ptr::null::<u32>(), 2, "items")),
+                kvp_status::KVP_ERR_NULL_ARGUMENT
+            );
+            assert_eq!(array(items.as_ptr(), 3, "items").ok(), Some(&items[..]));
+            assert_eq!(optional_text(ptr::null(), "t").ok(), Some(None));
+        }
+    }
+
+    #[test]
+    fn sized_buffers_follow_the_read_protocol() {
+        let mut buf = [b'Z' as c_char; 4];
+        let mut len = 99usize;
+        // SAFETY: `buf` and `len` are live and writable for the call.
+        let query = unsafe { SizedBuf::new(ptr::null_mut(), 0, &mut len, "len") };
+        assert_eq!(
+            status_of(query.and_then(|b| b.fill(b"abc"))),
+            kvp_status::KVP_ERR_BUFFER_TOO_SMALL
+        );
+        assert_eq!(len, 3);
+        // SAFETY: `buf` and `len` are live and writable for the call.
+        let short = unsafe { SizedBuf::new(buf.as_mut_ptr(), 3, &mut len, "len") };
+        assert!(short.and_then(|b| b.fill(b"abcd")).is_err());
+        assert_eq!((len, buf[0]), (4, b'Z' as c_char));
+        // SAFETY: `buf` and `len` are live and writable for the call.
+        let fits = unsafe { SizedBuf::new(buf.as_mut_ptr(), 4, &mut len, "len") };
+        assert!(fits.and_then(|b| b.fill(b"abc")).is_ok());
+        assert_eq!((len, buf.map(|c| c as u8)), (3, *b"abc\0"));
+        // SAFETY: `buf` and `len` are live and writable for the call.
+        let bad = unsafe { SizedBuf::new(ptr::null_mut(), 4, &mut len, "len") };
+        assert_eq!(status_of(bad), kvp_status::KVP_ERR_NULL_ARGUMENT);
+        // SAFETY: `buf` and `len` are live and writable for the call.
+        let no_len = unsafe { SizedBuf::new(buf.as_mut_ptr(), 4, ptr::null_mut(), "len") };
+        assert_eq!(status_of(no_len), kvp_status::KVP_ERR_NULL_ARGUMENT);
+    }
+
+    #[test]
     fn out_parameters_are_written_only_when_set() {
         let mut value = 7usize;
         // SAFETY: `value` is a live, aligned usize.

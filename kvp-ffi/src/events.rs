@@ -347,7 +347,9 @@ pub unsafe extern "C" fn kvp_event_init(event: *mut kvp_event) {
 /// When `event_id` is not NULL it must hold `KVP_UUID_SIZE` (37) bytes, and
 /// on success receives the event's id and a NUL: the one given, or the new
 /// one made up, so that a finish can name its start's. On failure it is
-/// left unchanged.
+/// left unchanged. A given id spelled longer than 36 characters (braces, a
+/// URN) cannot be returned there and fails with `KVP_ERR_INVALID_FIELD`
+/// before anything is written; with `event_id` NULL it is written as given.
 ///
 /// # Safety
 /// `store` must be NULL or an open handle; `event` NULL or a readable
@@ -365,16 +367,23 @@ pub unsafe extern "C" fn kvp_write_event(
         let (store, fields) = unsafe { (handle(store)?, arg(event, "event")?) };
         // SAFETY: the struct's fields are valid by the contract above.
         let (encoder, event) = unsafe { fields.checked() }?;
+        // The id goes back whole or not at all, so it is checked before
+        // anything is written.
+        let id = event.event_id.as_deref().unwrap_or_default();
+        if !event_id.is_null() && id.len() >= KVP_UUID_SIZE {
+            return Err(Failure::new(
+                kvp_status::KVP_ERR_INVALID_FIELD,
+                format!(
+                    "event id {id:?} does not fit the KVP_UUID_SIZE bytes of event_id: \
+                     give it hyphenated (36 characters)"
+                ),
+            ));
+        }
         reporting::write_event(store, encoder.as_ref(), &event)?;
-        if let (false, Some(id)) = (event_id.is_null(), event.event_id.as_deref()) {
-            let id: [u8; KVP_UUID_SIZE - 1] = id.as_bytes().try_into().map_err(|_| {
-                Failure::new(
-                    kvp_status::KVP_ERR_INVALID_FIELD,
-                    format!("event id {id:?} is not a hyphenated UUID"),
-                )
-            })?;
+        if !event_id.is_null() {
             // SAFETY: writable for KVP_UUID_SIZE bytes by the contract
-            // above; the id is the library's own memory.
+            // above, more than the id and its NUL; the id is the library's
+            // own memory.
             unsafe {
                 std::ptr::copy_nonoverlapping(id.as_ptr(), event_id.cast::<u8>(), id.len());
                 event_id.add(id.len()).write(0);
