@@ -1061,8 +1061,13 @@ static void test_bad_event_arguments(void)
     CHECK(id[0] == 'Z');
     CHECK(pool_len(store) == 0);
 #undef REFUSED
-    e = base; /* without the id buffer, a braced id is written as given */
+    /* Without the id buffer, cloud-init's format writes a braced id as
+     * given (DIAG_V1 caps ids at 36 bytes). */
+    e = base;
     e.event_id = "{9c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f}";
+    CHECK_STATUS(kvp_write_event(store, &e, NULL), KVP_ERR_FIELD_TOO_LARGE);
+    e.format = KVP_EVENT_FORMAT_CLOUD_INIT_24_4;
+    e.incarnation = 1;
     CHECK_OK(kvp_write_event(store, &e, NULL));
     /* The cloud-init formats take WARN, and what DIAG_V1 alone needs. */
     e = base;
