@@ -56,8 +56,8 @@ def _require_daemon_peer(release: releases.Release) -> None:
         problems.append("not root (the harness needs a mount namespace)")
     if not shutil.which("unshare"):
         problems.append("no unshare (util-linux)")
-    if release.problem:
-        problems.append(release.problem)
+    if release.daemon_problem:
+        problems.append(release.daemon_problem)
     if not release.daemon or not os.access(release.daemon, os.X_OK):
         problems.append(f"no hv_kvp_daemon for {release.suite} (hyperv-daemons)")
     elif release.loader and not os.access(release.loader, os.X_OK):
@@ -70,10 +70,10 @@ def _require_daemon_peer(release: releases.Release) -> None:
 
 
 def _require_cloudinit_peer(release: releases.Release) -> None:
-    if release.problem or not release.cloudinit_site:
+    if release.cloudinit_problem or not release.cloudinit_site:
         pytest.fail(
             f"PEER CANNOT RUN: cloud-init of {release.suite}: "
-            + (release.problem or "not fetched"),
+            + (release.cloudinit_problem or "not fetched"),
             pytrace=False,
         )
 

@@ -135,11 +135,18 @@ for suite in ("bookworm", "trixie", "sid"):
         "cloudinit_version": ci_version,
     }
     if release["daemon"] is None:
-        problems.append(f"{suite}: no hv_kvp_daemon")
+        problems.append(f"{suite}: no hv_kvp_daemon (hyperv-daemons)")
     if release["cloudinit_site"] is None:
         problems.append(f"{suite}: no cloud-init")
     if libdir and not Path(release["loader"]).exists():
         problems.append(f"{suite}: no ld-linux-x86-64.so.2 in its libc6")
+    # Each peer's tests fail with the problems that concern it: its own
+    # package, or the suite as a whole (apt-get update, the source entry).
+    mine = [p for p in problems if p.startswith(f"{suite}:")]
+    daemon_words, ci_words = ("hyperv-daemons", "libc6"), ("cloud-init",)
+    general = [p for p in mine if not any(w in p for w in daemon_words + ci_words)]
+    release["daemon_problem"] = "; ".join(general + [p for p in mine if any(w in p for w in daemon_words)])
+    release["cloudinit_problem"] = "; ".join(general + [p for p in mine if any(w in p for w in ci_words)])
     releases.append(release)
 
 (out / "peers.json").write_text(json.dumps({"releases": releases, "problems": problems}, indent=1) + "\n")

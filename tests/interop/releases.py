@@ -39,7 +39,8 @@ class Release:
     libc_version: Optional[str] = None
     cloudinit_site: Optional[str] = None
     cloudinit_version: Optional[str] = None
-    problem: str = ""
+    daemon_problem: str = ""
+    cloudinit_problem: str = ""
 
     def __str__(self) -> str:
         return self.suite
@@ -85,8 +86,8 @@ def load() -> List[Release]:
     for suite in SUITES:
         fields = found.get(suite)
         if fields is None:
-            out.append(Release(suite, problem=why or f"{suite} is not in the manifest"))
+            why = why or f"{suite} is not in the manifest"
+            out.append(Release(suite, daemon_problem=why, cloudinit_problem=why))
             continue
-        problems = [p for p in data.get("problems", []) if p.startswith(f"{suite}:")]
-        out.append(Release(**fields, problem="; ".join(problems)))
+        out.append(Release(**fields))
     return out

@@ -428,6 +428,48 @@ def test_several_reports_in_one_boot_read_report_takes_the_last(cloudinit, pool_
     assert [r["key"] for r in file_records(pool_file)] == ["PROVISIONING_REPORT"] * 2
 
 
+def _dmi_vm_id() -> str:
+    """What a 26.x handler falls back to before its data source sets the VM
+    id: the DMI system uuid lowercased, or the zero GUID without one."""
+    try:
+        text = Path("/sys/class/dmi/id/product_uuid").read_text().strip()
+    except OSError:
+        text = ""
+    return text.lower() or str(uuid.UUID(int=0))
+
+
+def test_vm_id_of_events_before_and_after_the_first_report(cloudinit, pool_file, core, finding):
+    """26.1 and later put the handler's VM id in every key. Until the Azure
+    data source sets it, the handler falls back to DMI (or the zero GUID);
+    the first PROVISIONING_REPORT sets it from identity.query_vm_id() (26.2).
+    So one boot's events can carry two VM ids: kvp-report and hyperv_kvp
+    report each as written. Earlier releases put none in any key."""
+    kvp = _kvp()
+    from hyperv_kvp.reporting import read_events
+
+    fmt = ci_format(cloudinit)
+    pool_file.touch()
+    default = cloudinit.handler(pool_file)["vm_id"]
+    cloudinit.call("publish", events=[{"type": "start", "name": "before", "description": "b"}])
+    if fmt.provisioning_report:
+        cloudinit.call("report_success", vm_id=VM_ID)
+    cloudinit.call("publish", events=[{"type": "start", "name": "after", "description": "a"}])
+
+    with kvp.KvpPool(path=str(pool_file)) as pool:
+        ours = [(e.name, e.vm_id) for e in read_events(pool, strict=True)]
+    core_ids = [(e["name"], e["vm_id"]) for e in core.run(pool_file, "entries") if e["entry"] == "event"]
+    assert ours == core_ids
+    if not fmt.vm_id_in_key:
+        assert default is None
+        assert ours == [("before", None), ("after", None)]
+        finding("no VM id in keys")
+        return
+    assert default == _dmi_vm_id()
+    # As 26.2 does (the first 26.x this suite ran): the report sets it.
+    assert ours == [("before", default), ("after", VM_ID)]
+    finding(f"before report: {'zero GUID' if default == str(uuid.UUID(int=0)) else 'DMI uuid'}; after: VM id")
+
+
 # --- locks and concurrent writers ----------------------------------------------
 
 
