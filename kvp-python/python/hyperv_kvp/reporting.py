@@ -28,7 +28,14 @@ Where this module differs from cloud-init, on purpose:
   than 1022, so a 1023- or 1024-character event reaches the host whole.
 
 Reading joins the raw ``msg`` texts in ``msg_i`` order and unescapes once,
-which is the only correct way for records cloud-init wrote.
+which is the only correct way for records cloud-init wrote. It reads every
+release's records (tests/interop runs 22.4, 25.1 and 26.x): ``ts`` ends in
+``Z`` before 24.4 and in ``+00:00`` from 24.4 on (``Event.timestamp`` keeps
+it as written, ``Event.time`` parses both); from 26.1 on the key carries the
+VM id before the uuid, ``CLOUD_INIT|<incarnation>|<type>|<name>|<vm_id>|<uuid4>``
+(``Event.vm_id``), and finish events carry a ``duration`` in seconds
+(``Event.duration``). Writing keeps the 22.4 layout, which every release's
+reader reads.
 
 Writing::
 
@@ -119,7 +126,9 @@ class Event:
     ``ts`` text as written; ``chunks`` how many records held it (1 when it
     was not split); ``complete`` is False when chunks are missing, and then
     ``description`` is what the chunks present decode to (or their raw
-    escaped text when that is not valid JSON).
+    escaped text when that is not valid JSON). ``vm_id`` is the VM id that
+    cloud-init 26.1 and later put in the key, ``duration`` the seconds their
+    finish events carry; both are None for records without them.
     """
 
     key: str
@@ -132,6 +141,8 @@ class Event:
     result: Optional[str] = None
     chunks: int = 1
     complete: bool = True
+    vm_id: Optional[str] = None
+    duration: Optional[float] = None
 
     @property
     def time(self) -> datetime:
@@ -254,6 +265,24 @@ def _parse_key(key: str) -> Tuple[str, int, str]:
     return key, incarnation, parts[-1]
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid_module.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _vm_id(key: str, name: str) -> Optional[str]:
+    """The VM id of a 26.1+ key: the field between the name and the uuid.
+    A name may hold ``|``, so the field counts as a VM id only when it is a
+    UUID and the fields before it spell the value's name."""
+    middle = key.split("|")[3:-1]
+    if len(middle) >= 2 and _is_uuid(middle[-1]) and "|".join(middle[:-1]) == name:
+        return middle[-1]
+    return None
+
+
 @dataclass
 class _Pending:
     head: Dict[str, object]
@@ -290,17 +319,23 @@ def _build(
         return found
 
     result = data.get("result")
+    duration = data.get("duration")
+    if isinstance(duration, bool) or not isinstance(duration, (int, float, type(None))):
+        raise EventFormatError(f"event {key!r} has a duration that is not a number")
+    name = text("name")
     return Event(
         key=key,
         incarnation=incarnation,
         event_type=text("type"),
-        name=text("name"),
+        name=name,
         uuid=event_uuid,
         timestamp=text("ts"),
         description=description,
         result=result if isinstance(result, str) else None,
         chunks=chunks,
         complete=complete,
+        vm_id=_vm_id(key, name),
+        duration=None if duration is None else float(duration),
     )
 
 
