@@ -3,6 +3,11 @@ driver in driver/), the C ABI (libkvp, through c/kvp_tool.c) and the Python
 wheel (hyperv_kvp). Each face writes (insert, append, delete) from its own
 process and reads raw records, (key bytes, value bytes) up to the first
 NUL of each field, in file order.
+
+The Rust driver and the C face also decode a pool with kvp-report
+(`entries`: kvp-report's entries as JSON; the C face through
+kvp_foreach_event, in the same fields and spellings) and write one event
+(`write_event`: a dict with kvp_event's fields, see EVENT_FIELDS).
 """
 
 from __future__ import annotations
@@ -14,6 +19,35 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PATIENCE = 60
+
+
+# The fields of an event to write (`write_event`), as kvp_event has them:
+# format (diag-v1, cloud-init-22.4, cloud-init-24.4, cloud-init-26.1),
+# agent, vm_id, incarnation, kind (start, finish, event), name, type,
+# result (SUCCESS, WARN, FAIL), duration_ns, text or bytes (hex),
+# compressed (bool), event_id, ts (RFC 3339). None means "not given".
+EVENT_FIELDS = (
+    "format", "agent", "vm_id", "incarnation", "kind", "name", "type", "result",
+    "duration_ns", "text", "bytes", "compressed", "event_id", "ts",
+)
+
+
+def _check_event(spec: dict) -> dict:
+    unknown = set(spec) - set(EVENT_FIELDS)
+    assert not unknown, f"not kvp_event fields: {unknown}"
+    return {k: v for k, v in spec.items() if v is not None}
+
+
+def assert_same_entries(expected: list[dict], got: list[dict], who: str) -> None:
+    """`got`, a face's decoded pool, is `expected`, the Rust driver's, field
+    for field: events and raw records have exactly the driver's fields;
+    reports the C face's subset of them (result, agent, vm_id, timestamp,
+    reason, and the record's key and value)."""
+    assert [g["entry"] for g in got] == [e["entry"] for e in expected], who
+    for i, (e, g) in enumerate(zip(expected, got)):
+        if g["entry"] != "report":
+            assert set(g) == set(e), f"{who}: entry {i} has other fields"
+        assert g == {k: e.get(k, "MISSING") for k in g}, f"{who}: entry {i} differs"
 
 
 class CoreError(Exception):
@@ -85,6 +119,15 @@ class CoreDriver:
             for r in self.run(path, "records")
         ]
 
+    def entries(self, path) -> list[dict]:
+        """kvp-report's decoded pool, every field of every entry."""
+        return self.run(path, "entries")
+
+    def write_event(self, path, spec: dict) -> str:
+        """kvp-report's write_event; returns the event id."""
+        process = self.spawn(path, "write-event", stdin=True)
+        return self.result(process, json.dumps(_check_event(spec)).encode())["event_id"]
+
 
 class ProcessFace:
     """A face of the library run as its own process, so the shim can be
@@ -140,6 +183,19 @@ class CFace(ProcessFace):
             key, value = line.split(" ")
             records.append((bytes.fromhex(key), bytes.fromhex(value)))
         return records
+
+    def entries(self, path) -> list[dict]:
+        """kvp_foreach_event's entries, one JSON object a line."""
+        return [json.loads(line) for line in self.run(path, "events").decode().splitlines()]
+
+    def write_event(self, path, spec: dict) -> str:
+        """kvp_write_event; returns the event id it gave back."""
+        args = []
+        for name, value in _check_event(spec).items():
+            if name == "compressed":
+                value = int(value)
+            args.append(f"{name}={value}")
+        return self.run(path, "write-event", *args).decode().strip()
 
 
 class PythonFace(ProcessFace):
