@@ -73,7 +73,7 @@ impl KvpHandle {
             }
         }
         match remaining(deadline) {
-            None => return Err(Error::Timeout { timeout }),
+            None => Err(Error::Timeout { timeout }),
             Some(left) if left == Duration::MAX => acked.recv().map_err(|_| Error::Closed),
             Some(left) => acked.recv_timeout(left).map_err(|e| match e {
                 mpsc::RecvTimeoutError::Timeout => Error::Timeout { timeout },

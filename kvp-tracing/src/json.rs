@@ -102,7 +102,7 @@ mod tests {
     fn capped_cuts_at_a_character_boundary_and_stops() {
         let mut out = String::new();
         let mut w = Capped::new(&mut out, 4);
-        assert!(write!(w, "ab{}", "éé").is_err());
+        assert!(write!(w, "abéé").is_err());
         assert!(w.was_cut());
         assert_eq!(out, "abé");
 

@@ -170,20 +170,23 @@ impl<S: KvpStore> Writer<S> {
         self.events = 0;
     }
 
-    /// Drops what is pending and what is still queued, counting it.
+    /// Drops what is pending and what is still queued, counting it, then
+    /// acknowledges the markers it found.
     fn discard(&mut self, queue: &Receiver<Message>) {
         let mut dropped = self.events;
         self.batch.clear();
         self.events = 0;
+        let mut acks = Vec::new();
         while let Ok(message) = queue.try_recv() {
             match message {
                 Message::Record(_) => dropped += 1,
-                Message::Flush(ack) | Message::Stop(ack) => {
-                    let _ = ack.try_send(());
-                }
+                Message::Flush(ack) | Message::Stop(ack) => acks.push(ack),
             }
         }
         add(&self.shared.counters.dropped_closed, dropped);
+        for ack in acks {
+            let _ = ack.try_send(());
+        }
     }
 
     fn note(&self, error: String) {
