@@ -53,7 +53,7 @@ impl FieldSet {
     /// An empty set whose values are cut at `cap` bytes.
     pub(crate) fn new(cap: usize) -> FieldSet {
         FieldSet {
-            entries: Vec::new(),
+            entries: Vec::with_capacity(4),
             cap,
             verdict: None,
             error: false,
@@ -101,19 +101,23 @@ impl FieldSet {
             end -= 1;
         }
         let note = if end < text.len() { ELLIPSIS } else { "" };
-        self.set(field.name(), quote(&text[..end], note));
+        let mut json = String::with_capacity(end + note.len() + 2);
+        push_str(&mut json, &text[..end]);
+        self.set(field.name(), with_note(json, note));
     }
 
-    /// A value formatted by user code: at most `cap` bytes are formatted,
-    /// and a panic or a formatting error is caught.
+    /// A value formatted by user code straight into its JSON string: at
+    /// most `cap` bytes are formatted, and a panic or a formatting error
+    /// is caught.
     fn set_formatted(
         &mut self,
         field: &Field,
         format: impl FnOnce(&mut Capped<'_>) -> fmt::Result,
     ) {
-        let mut text = String::new();
+        let mut json = String::with_capacity(32);
+        json.push('"');
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let mut capped = Capped::new(&mut text, self.cap);
+            let mut capped = Capped::new(&mut json, self.cap);
             let result = format(&mut capped);
             (result, capped.was_cut())
         }));
@@ -122,14 +126,17 @@ impl FieldSet {
             Ok((Ok(()), false)) => "",
             Ok((Err(_), false)) => FAILED,
             Err(_) => {
-                text.clear();
+                json.truncate(1);
                 PANICKED
             }
         };
-        if note.is_empty() {
-            self.note_verdict(field, &text);
+        json.push('"');
+        if note.is_empty() && field.name() == RESULT_FIELD {
+            // The two values need no escaping, so the JSON shows them as
+            // they are.
+            self.note_verdict(field, &json[1..json.len() - 1]);
         }
-        self.set(field.name(), quote(&text, note));
+        self.set(field.name(), with_note(json, note));
     }
 
     /// The payload: `{"target":…,"level":…,"fields":{…}}`.
@@ -158,11 +165,9 @@ impl FieldSet {
     }
 }
 
-/// `text` as a JSON string, with `note` (plain text needing no escape)
-/// after it.
-fn quote(text: &str, note: &str) -> String {
-    let mut json = String::with_capacity(text.len() + note.len() + 2);
-    push_str(&mut json, text);
+/// A JSON string with `note` (plain text needing no escape) added at its
+/// end.
+fn with_note(mut json: String, note: &str) -> String {
     if !note.is_empty() {
         json.pop();
         json.push_str(note);

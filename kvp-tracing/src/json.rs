@@ -11,6 +11,12 @@ use std::fmt::{self, Write};
 pub(crate) fn push_str(out: &mut String, text: &str) {
     out.reserve(text.len() + 2);
     out.push('"');
+    escape_into(out, text);
+    out.push('"');
+}
+
+/// Appends `text` to `out` escaped as the inside of a JSON string.
+fn escape_into(out: &mut String, text: &str) {
     let mut start = 0;
     for (i, b) in text.bytes().enumerate() {
         let escape = match b {
@@ -32,11 +38,11 @@ pub(crate) fn push_str(out: &mut String, text: &str) {
         start = i + 1;
     }
     out.push_str(&text[start..]);
-    out.push('"');
 }
 
-/// A [`fmt::Write`] that keeps at most `left` bytes, cut at a character
-/// boundary, and then stops the formatting with an error, so a huge
+/// A [`fmt::Write`] that appends what it is given to a JSON string being
+/// built, escaped, keeping at most `left` bytes of it (cut at a character
+/// boundary) and then stopping the formatting with an error, so a huge
 /// `Debug` output costs no more than the cap.
 pub(crate) struct Capped<'a> {
     out: &'a mut String,
@@ -62,7 +68,7 @@ impl<'a> Capped<'a> {
 impl Write for Capped<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         if s.len() <= self.left {
-            self.out.push_str(s);
+            escape_into(self.out, s);
             self.left -= s.len();
             return Ok(());
         }
@@ -70,7 +76,7 @@ impl Write for Capped<'_> {
         while !s.is_char_boundary(end) {
             end -= 1;
         }
-        self.out.push_str(&s[..end]);
+        escape_into(self.out, &s[..end]);
         self.left = 0;
         self.cut = true;
         Err(fmt::Error)
@@ -105,6 +111,11 @@ mod tests {
         assert!(write!(w, "abéé").is_err());
         assert!(w.was_cut());
         assert_eq!(out, "abé");
+
+        let mut out = String::new();
+        let mut w = Capped::new(&mut out, 3);
+        assert!(write!(w, "\"\0").is_ok());
+        assert_eq!(out, "\\\"\\u0000", "escaped as it is written");
 
         let mut out = String::new();
         let mut w = Capped::new(&mut out, 4);

@@ -230,7 +230,12 @@ fn cloud_init_format_on_request() {
 #[test]
 fn threads_share_one_layer_and_lose_nothing() {
     let (dir, _) = temp_pool();
-    let (layer, guard) = builder(dir.path()).build().expect("build");
+    // Room for every record, so none can be dropped however slow the
+    // writer is.
+    let (layer, guard) = builder(dir.path())
+        .queue_capacity(2048)
+        .build()
+        .expect("build");
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let threads: Vec<_> = (0..4)
         .map(|t| {
