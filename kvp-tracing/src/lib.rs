@@ -106,3 +106,8 @@ pub use handle::{KvpGuard, KvpHandle};
 pub use layer::KvpLayer;
 pub use stats::Stats;
 pub use tracing_core::LevelFilter;
+
+/// The README's example, compiled by the doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use kvp_core::KvpStore;
 use kvp_report::EventEncoder;
@@ -18,6 +19,12 @@ pub(crate) const MAX_BATCH_EVENTS: usize = 64;
 /// Most records appended under one lock (an event larger than this is
 /// still written whole, alone).
 const MAX_BATCH_RECORDS: usize = 256;
+/// How long the writer pauses after a write before it looks at the queue
+/// again. While records keep coming it then never sleeps on an empty
+/// queue, so callers never pay for waking it (a futex call, the largest
+/// part of an event's cost otherwise), and batches grow; a record waits
+/// at most this much longer to be written.
+const LINGER: Duration = Duration::from_millis(2);
 
 /// What travels on the queue.
 #[derive(Debug)]
@@ -97,6 +104,7 @@ impl<S: KvpStore> Writer<S> {
                     Ok(message) => message,
                     Err(TryRecvError::Empty) => {
                         self.write();
+                        std::thread::sleep(LINGER);
                         continue;
                     }
                     Err(TryRecvError::Disconnected) => {
