@@ -34,9 +34,13 @@ use crate::worker::{Message, Shared};
 /// On the caller's thread the layer only formats the fields and tries to
 /// queue the record: when the queue is full the record is dropped and
 /// counted, never waited for. A panic inside the layer is caught and
-/// counted. Spans and events below the configured level are ignored (for
-/// per-layer filtering in a subscriber with other layers, this check is
-/// enough; [`Layer::with_filter`] works too).
+/// counted. Spans and events below the configured level are ignored; the
+/// check is the layer's own, so it limits what this layer writes and never
+/// what other layers see ([`Layer::with_filter`] works as well).
+///
+/// A span entered many times (an async task polled again and again) still
+/// writes one start and one finish: its duration is its lifetime, from
+/// creation to close, not the time it was entered.
 ///
 /// The layer needs a subscriber that stores span data, such as
 /// [`tracing_subscriber::registry()`].

@@ -197,6 +197,27 @@ fn the_level_filter_leaves_out_what_is_more_verbose() {
 }
 
 #[test]
+fn a_per_layer_filter_works_too() {
+    use tracing_subscriber::Layer;
+    let (dir, _) = temp_pool();
+    let (layer, guard) = builder(dir.path())
+        .level(LevelFilter::TRACE)
+        .build()
+        .expect("build");
+    let subscriber = tracing_subscriber::registry().with(layer.with_filter(LevelFilter::WARN));
+    tracing::subscriber::with_default(subscriber, || {
+        info_span!("filtered").in_scope(|| {
+            info!("left out");
+            error!("kept");
+        });
+    });
+    guard.shutdown(WAIT).expect("shutdown");
+    let events = events(dir.path());
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, Kind::Event);
+}
+
+#[test]
 fn cloud_init_format_on_request() {
     let (dir, _) = temp_pool();
     let (layer, guard) = builder(dir.path())
