@@ -111,3 +111,9 @@ pub use tracing_core::LevelFilter;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The workspace README's Rust examples, compiled and run by the doc tests
+/// here: this crate depends on every Rust crate they use.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct WorkspaceReadmeDoctests;
