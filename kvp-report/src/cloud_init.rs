@@ -354,13 +354,20 @@ impl CloudInitWriter {
             (_, "") => event.kind.as_str(),
             (_, t) => t,
         };
-        for (field, text) in [("type", event_type), ("name", event.name.as_str())] {
-            if text.is_empty() || text.contains('|') {
-                return Err(Error::InvalidField {
-                    field,
-                    reason: "must be non-empty and hold no '|'",
-                });
-            }
+        // The type is a key field of its own; the name may hold '|', as
+        // cloud-init's names may: readers take the name from the value
+        // (see `build`), so the key stays unambiguous.
+        if event_type.is_empty() || event_type.contains('|') {
+            return Err(Error::InvalidField {
+                field: "type",
+                reason: "must be non-empty and hold no '|'",
+            });
+        }
+        if event.name.is_empty() {
+            return Err(Error::InvalidField {
+                field: "name",
+                reason: "must be non-empty",
+            });
         }
         let event_id = match &event.event_id {
             Some(id) if is_uuid(id) => id.clone(),
@@ -453,7 +460,8 @@ fn chunk(key: &str, head: &str, message: &str) -> Result<Vec<(String, String)>> 
         if room < LONGEST_TOKEN {
             return Err(Error::InvalidField {
                 field: "name",
-                reason: "name, type and result leave no room for the message in a record",
+                reason:
+                    "name, type and result leave no room for the message in a record: shorten them",
             });
         }
         let mut end = start;
