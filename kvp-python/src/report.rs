@@ -209,9 +209,9 @@ fn vm_id_of(py: Python<'_>, system_uuid: String, generation: u8) -> PyResult<Str
 /// One event to write, as it crosses: `(kind, name, text, data,
 /// event_type, result, duration_ns, timestamp, event_id, compressed)`,
 /// where exactly one of `text` and `data` is set and `timestamp` is
-/// `(unix_seconds, nanoseconds)`.
-#[derive(FromPyObject)]
-struct EventArgs(
+/// `(unix_seconds, nanoseconds)`. A plain tuple, so that a str UTF-8
+/// cannot encode raises UnicodeEncodeError as everywhere else.
+type EventArgs = (
     String,
     String,
     Option<String>,
@@ -233,50 +233,37 @@ fn kind_of(token: &str) -> PyResult<Kind> {
     }
 }
 
-impl EventArgs {
-    fn event(self) -> PyResult<Event> {
-        let EventArgs(
-            kind,
-            name,
-            text,
-            data,
-            event_type,
-            result,
-            duration_ns,
-            timestamp,
-            event_id,
-            compressed,
-        ) = self;
-        let payload = match (text, data) {
-            (Some(text), None) => Payload::Text(text),
-            (None, Some(data)) => Payload::Bytes(data),
-            _ => return Err(PyValueError::new_err("give either text or bytes")),
-        };
-        let mut event = Event::new(kind_of(&kind)?, name, payload);
-        if let Some(event_type) = event_type {
-            event = event.with_type(event_type);
-        }
-        if let Some(result) = result {
-            event = event.with_result(Outcome::from_cloud_init(&result));
-        }
-        if let Some(ns) = duration_ns {
-            event = event.with_duration(Duration::from_nanos(ns));
-        }
-        if let Some((secs, nanos)) = timestamp {
-            let at = Timestamp::from_unix(secs, nanos).ok_or_else(|| {
-                PyValueError::new_err("timestamp is outside the years 0000 to 9999")
-            })?;
-            event = event.with_timestamp(at);
-        }
-        if let Some(id) = event_id {
-            event = event.with_event_id(id);
-        }
-        Ok(if compressed {
-            event.compressed()
-        } else {
-            event
-        })
+fn event_of(args: EventArgs) -> PyResult<Event> {
+    let (kind, name, text, data, event_type, result, duration_ns, timestamp, event_id, compressed) =
+        args;
+    let payload = match (text, data) {
+        (Some(text), None) => Payload::Text(text),
+        (None, Some(data)) => Payload::Bytes(data),
+        _ => return Err(PyValueError::new_err("give either text or bytes")),
+    };
+    let mut event = Event::new(kind_of(&kind)?, name, payload);
+    if let Some(event_type) = event_type {
+        event = event.with_type(event_type);
     }
+    if let Some(result) = result {
+        event = event.with_result(Outcome::from_cloud_init(&result));
+    }
+    if let Some(ns) = duration_ns {
+        event = event.with_duration(Duration::from_nanos(ns));
+    }
+    if let Some((secs, nanos)) = timestamp {
+        let at = Timestamp::from_unix(secs, nanos)
+            .ok_or_else(|| PyValueError::new_err("timestamp is outside the years 0000 to 9999"))?;
+        event = event.with_timestamp(at);
+    }
+    if let Some(id) = event_id {
+        event = event.with_event_id(id);
+    }
+    Ok(if compressed {
+        event.compressed()
+    } else {
+        event
+    })
 }
 
 enum Writer {
@@ -364,7 +351,7 @@ impl NativeEventWriter {
 
     /// The `(key, value)` records of one event, without writing them.
     fn encode(&self, py: Python<'_>, event: EventArgs) -> PyResult<Vec<(String, String)>> {
-        let event = event.event()?;
+        let event = event_of(event)?;
         py.detach(|| self.encoder().encode(&event))
             .map_err(|e| report_to_py(py, e))
     }
@@ -378,7 +365,7 @@ impl NativeEventWriter {
         pool: &Bound<'_, NativePool>,
         event: EventArgs,
     ) -> PyResult<Vec<String>> {
-        let event = event.event()?;
+        let event = event_of(event)?;
         let encoder = self.encoder();
         pool.get().run_with(
             py,
