@@ -5,6 +5,7 @@ DIAG_V1 and cloud-init writers."""
 
 from __future__ import annotations
 
+import pickle
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -302,6 +303,14 @@ def test_an_invalid_event_writes_nothing(pool: KvpPool) -> None:
     unchanged(pool, lambda: ci.write(pool, Kind.EVENT, "x", "y", event_type="a|b"), InvalidFieldError)
     for error in (InvalidFieldError, EventTooLargeError, UnsupportedByFormatError):
         assert issubclass(error, KvpError) and issubclass(error, ValueError)
+    for caught_error in (
+        unchanged(pool, lambda: diag.write(pool, Kind.FINISH, "x", "y"), InvalidFieldError),
+        unchanged(pool, lambda: diag.write(pool, Kind.EVENT, "n" * 49, "y"), EventTooLargeError),
+        unchanged(pool, lambda: diag.write(pool, Kind.EVENT, "x", b"\xff"), UnsupportedByFormatError),
+    ):
+        copy = pickle.loads(pickle.dumps(caught_error))  # as multiprocessing sends them
+        assert type(copy) is type(caught_error) and copy.__dict__ == caught_error.__dict__
+        assert str(copy) == str(caught_error)
     with pytest.raises(EventTooLargeError) as caught:
         DiagWriter("a" * 33, VM)
     assert caught.value.field == "agent"
