@@ -6,6 +6,9 @@ set -euo pipefail
 CBINDGEN_VERSION=0.29.2
 DEBIAN_PACKAGES=(valgrind clang libclang-rt-14-dev pkg-config gcc g++ make strace util-linux hyperv-daemons cloud-init)
 PYTHON_PACKAGES=(maturin pytest mypy)
+# What cloud-init 25.1 and 26.x import (the interop suite runs them from
+# their unpacked Debian packages, with this interpreter).
+PYTHON_PACKAGES+=(pyyaml jinja2 requests jsonschema configobj jsonpatch)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -8,23 +8,26 @@ use kvp_core::{Pool, PoolMode};
 
 use crate::duration::{parse_duration, parse_lock_wait, LockWait};
 use crate::keys::{Key, KeyQuery};
+use crate::report_args::{EventsArgs, ReportAction, SysRoot};
 
 /// Exit codes, shown by `--help` and kept in step with the README.
 pub const EXIT_CODES: &str = "\
 Exit status:
   0  success
   1  a negative answer: get/wait found no key, delete removed nothing,
-     check has findings
+     check has findings, report show found no report or one that does not
+     decode
   2  usage: bad arguments or input that fails validation (unknown pool,
      --dir with --file, a key or value over the limits, a load file that does
      not parse, a path that is not a regular file); nothing was written
   3  runtime failure: I/O error, permission denied, missing directory, lock
-     timeout, unique-key cap; nothing was written
+     timeout, unique-key cap, no VM id on the machine; nothing was written
 
 A closed output pipe (kvp list | head) ends kvp quietly with status 0.
 --json output is documented in docs/cli.md.";
 
-/// Read, write and check Hyper-V KVP pool files.
+/// Read, write and check Hyper-V KVP pool files; write and read what agents
+/// report to the Azure host.
 #[derive(Debug, Parser)]
 #[command(name = "kvp", version, after_help = EXIT_CODES, arg_required_else_help = true)]
 pub struct Cli {
@@ -138,6 +141,24 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         timeout: Option<Duration>,
     },
+    /// Write or show PROVISIONING_REPORT, the record the Azure host parses.
+    Report {
+        /// What to do with the report.
+        #[command(subcommand)]
+        action: ReportAction,
+    },
+    /// Every agent's events in the pool as a timeline sorted by time.
+    ///
+    /// cloud-init (22.4 to 26.x), azure-init tracing and DIAG_V1 records,
+    /// chunks reassembled and compressed artifacts decoded; each finish
+    /// with its duration (measured from its start where the record carries
+    /// none), starts that never finished marked UNFINISHED, reports in
+    /// their place, and records that do not decode listed after, with the
+    /// reason.
+    Events(EventsArgs),
+    /// Print this machine's VM id (DMI product UUID, with the Gen1 byte
+    /// swap); exit 3 when it has none.
+    VmId(SysRoot),
 }
 
 /// A key and a value for set and append.

@@ -102,6 +102,18 @@ pub fn escape(bytes: &[u8]) -> String {
     units(bytes).map(|unit| unit.to_string()).collect()
 }
 
+/// `text` safe for a one-line message: as [`escape`], but a backslash
+/// stays one backslash, since messages quote with Rust's `{:?}`, whose
+/// escapes would otherwise double. Not lossless; only for stderr.
+pub fn for_message(text: &str) -> String {
+    units(text.as_bytes())
+        .map(|unit| match unit {
+            Unit::Short('\\') => "\\".to_owned(),
+            unit => unit.to_string(),
+        })
+        .collect()
+}
+
 /// Why a text is not in the escaped form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnescapeErrorKind {
@@ -214,6 +226,14 @@ mod tests {
         let width: usize = units(bytes).map(Unit::width).sum();
         assert_eq!(width, shown.chars().count(), "{shown}");
         shown
+    }
+
+    #[test]
+    fn messages_keep_backslashes_and_escape_the_rest() {
+        assert_eq!(
+            for_message("value \"a\\b\" \u{1b}[2J\u{202e}\n"),
+            r#"value "a\b" \x1b[2J\u{202e}\n"#
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use std::io;
 use std::process::ExitCode;
 
+use crate::escape;
+
 /// A command that ran to the end.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Status {
@@ -29,6 +31,24 @@ pub enum Failure {
 impl From<kvp_core::Error> for Failure {
     fn from(e: kvp_core::Error) -> Failure {
         Failure::Core(e)
+    }
+}
+
+/// kvp-report's errors by kind: a field the caller gave that cannot be
+/// written is usage (2), anything the machine or the pool did is runtime
+/// (3). Messages may quote what a pool or DMI file held, so they are shown
+/// escaped.
+impl From<kvp_report::Error> for Failure {
+    fn from(e: kvp_report::Error) -> Failure {
+        use kvp_report::ErrorKind as K;
+        if let kvp_report::Error::Store(e) = e {
+            return Failure::Core(e);
+        }
+        let message = escape::for_message(&e.to_string());
+        match e.kind() {
+            K::InvalidField | K::TooLarge | K::Unsupported => Failure::Usage(message),
+            _ => Failure::Runtime(message),
+        }
     }
 }
 
@@ -97,6 +117,26 @@ mod tests {
         assert_eq!(EPERM, libc::EPERM);
         assert_eq!(EACCES, libc::EACCES);
         assert_eq!(EROFS, libc::EROFS);
+    }
+
+    #[test]
+    fn report_errors_by_kind() {
+        let invalid = kvp_report::Error::InvalidField {
+            field: "agent",
+            reason: "it is empty",
+        };
+        assert!(matches!(Failure::from(invalid), Failure::Usage(_)));
+        let none = kvp_report::Error::NoVmId {
+            path: "product_uuid".into(),
+            value: "\u{1b}[2J\u{202e}\u{85}".into(),
+        };
+        match Failure::from(none) {
+            Failure::Runtime(message) => assert!(
+                !message.contains(['\u{1b}', '\u{202e}', '\u{85}']),
+                "{message}"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -13,6 +13,9 @@ mod input;
 mod json;
 mod keys;
 mod output;
+mod report_args;
+mod report_view;
+mod timeline_view;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -44,6 +44,18 @@ pub const VALUE: Column = Column {
     max: VALUE_COLUMN,
 };
 
+/// The field-name column of `report show`.
+pub const FIELD: Column = Column {
+    header: "FIELD",
+    max: KEY_COLUMN,
+};
+/// A value column that is never cut, for `report show`, where the whole
+/// reason matters.
+pub const WHOLE_VALUE: Column = Column {
+    header: "VALUE",
+    max: usize::MAX,
+};
+
 /// Writes rows under a header, each column as wide as its widest cell (up
 /// to its maximum). Cells are raw bytes shown in the escaped form (see
 /// [`crate::escape`]) and cut with `…` beyond the maximum; the last column
@@ -98,7 +110,7 @@ fn width(text: &str) -> usize {
 /// The escaped form of `bytes`, one record on one line, cut with `…` to at
 /// most `max` characters between two escape units, so that a sequence is
 /// never shown half.
-fn shown(bytes: &[u8], max: usize) -> String {
+pub fn shown(bytes: &[u8], max: usize) -> String {
     let units: Vec<Unit> = escape::units(bytes).collect();
     let total: usize = units.iter().map(|u| u.width()).sum();
     if total <= max {

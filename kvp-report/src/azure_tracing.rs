@@ -68,18 +68,10 @@ pub(crate) fn decode_group(key: &str, values: &[&[u8]]) -> Result<Event, DecodeE
             .split_once(" | End: ")
             .ok_or_else(|| DecodeError::malformed("span value without ' | End: '"))?;
         let (from, to) = (parse_ts(start)?, parse_ts(end)?);
-        let nanos = |t: Timestamp| {
-            i128::from(t.unix_seconds()) * 1_000_000_000 + i128::from(t.subsec_nanos())
-        };
-        let elapsed = u64::try_from(nanos(to) - nanos(from))
-            .map_err(|_| DecodeError::malformed("span ends before it starts"))?;
-        (
-            Kind::Finish,
-            end,
-            to,
-            Some(std::time::Duration::from_nanos(elapsed)),
-            String::new(),
-        )
+        let elapsed = to
+            .duration_since(from)
+            .ok_or_else(|| DecodeError::malformed("span ends before it starts"))?;
+        (Kind::Finish, end, to, Some(elapsed), String::new())
     } else {
         return Err(DecodeError::malformed(
             "value is neither 'Time: ...' nor 'Start: ...'",

@@ -286,6 +286,17 @@ impl Event {
         self
     }
 
+    /// Gives the event a new random event id (a UUID v4) unless it has
+    /// one, so that the caller knows the id an encoder writes (to pair a
+    /// finish with its start, for instance). Encoders make one up for an
+    /// event without, but do not return it.
+    pub fn with_new_event_id(mut self) -> Event {
+        if self.event_id.is_none() {
+            self.event_id = Some(uuid::Uuid::new_v4().to_string());
+        }
+        self
+    }
+
     /// Sets the type as cloud-init spells it (`diagnostic`, ...).
     pub fn with_type(mut self, event_type: impl Into<String>) -> Event {
         self.event_type = event_type.into();
@@ -327,4 +338,19 @@ pub enum Entry {
     },
     /// A record left as it is.
     Raw(RawEntry),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_event_id_is_a_uuid_and_keeps_one_set() {
+        let event = Event::new(Kind::Start, "provision", "").with_new_event_id();
+        let id = event.event_id.clone().expect("an id");
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+        assert_eq!(event.with_new_event_id().event_id, Some(id.clone()));
+        let other = Event::new(Kind::Start, "provision", "").with_new_event_id();
+        assert_ne!(other.event_id, Some(id));
+    }
 }

@@ -12,7 +12,9 @@
 //!   [`cloud_init`] records (22.4, 24.4 and 26.1 variants),
 //!   [`azure_tracing`] records (read only) and [`diag_v1`] records;
 //! - [`reader`]: a pool snapshot decoded into events, reports and raw
-//!   records, never failing on a bad record.
+//!   records, never failing on a bad record;
+//! - [`timeline`]: decoded entries in time order, each finish paired with
+//!   its start.
 //!
 //! The encoders are pure functions returning `(key, value)` records;
 //! [`write_event`] appends them with one `append_many`, so an event's
@@ -57,6 +59,7 @@ mod pyjson;
 pub mod reader;
 pub mod report;
 pub mod time;
+pub mod timeline;
 pub mod vm_id;
 pub mod writer;
 
@@ -72,5 +75,6 @@ pub use report::{
     PROVISIONING_REPORT_KEY,
 };
 pub use time::Timestamp;
+pub use timeline::{Step, Timeline};
 pub use vm_id::{Generation, Machine};
 pub use writer::{write_event, EventEncoder};

@@ -42,6 +42,40 @@ pub const SHORTENED_FIELD: &str = "shortened";
 /// What ends every reason or supporting-data value that was cut.
 pub const SHORTENED_SUFFIX: &str = "...";
 
+/// The fields a report has by name; supporting data may not reuse them,
+/// since a decoder would then find the field twice.
+pub const STANDARD_FIELDS: [&str; 7] = [
+    "result",
+    "reason",
+    "agent",
+    "vm_id",
+    "timestamp",
+    "pps_type",
+    "documentation_url",
+];
+
+/// Refuses a supporting-data name that would not decode back as written:
+/// an empty name, one holding `=` (decoders split at the first), a
+/// [`STANDARD_FIELDS`] name, or [`SHORTENED_FIELD`], which only
+/// [`ProvisioningReport::encode_safe`] writes.
+pub fn check_supporting_name(name: &str) -> Result<()> {
+    let reason = if name.is_empty() {
+        "it is empty"
+    } else if name.contains('=') {
+        "it holds '=', where decoders split the field"
+    } else if STANDARD_FIELDS.contains(&name) {
+        "it is a standard report field"
+    } else if name == SHORTENED_FIELD {
+        "it is reserved for the mark of a shortened report"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidField {
+        field: "supporting-data name",
+        reason,
+    })
+}
+
 /// The outcome a report states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReportResult {
@@ -211,6 +245,27 @@ impl ProvisioningReport {
     ) -> ProvisioningReport {
         self.supporting_data.push((key.into(), value.into()));
         self
+    }
+
+    /// Refuses a report that would not decode back as written: an empty
+    /// agent or VM id, or a supporting-data name that
+    /// [`check_supporting_name`] refuses. [`write_report`] checks first.
+    pub fn check(&self) -> Result<()> {
+        if self.agent.is_empty() {
+            return Err(Error::InvalidField {
+                field: "agent",
+                reason: "it is empty",
+            });
+        }
+        if self.vm_id.is_empty() {
+            return Err(Error::InvalidField {
+                field: "vm_id",
+                reason: "it is empty",
+            });
+        }
+        self.supporting_data
+            .iter()
+            .try_for_each(|(name, _)| check_supporting_name(name))
     }
 
     /// The length of the original report, when this one was shortened.
@@ -440,13 +495,14 @@ fn cut(text: &str, cap: usize) -> String {
 }
 
 /// Writes `report` as the pool's only `PROVISIONING_REPORT` record
-/// (`insert`), shortened as [`ProvisioningReport::encode_safe`] does.
-/// Returns the value written.
+/// (`insert`), shortened as [`ProvisioningReport::encode_safe`] does,
+/// after [`ProvisioningReport::check`]. Returns the value written.
 pub fn write_report<S: KvpStore + ?Sized>(
     store: &S,
     report: &ProvisioningReport,
     dialect: Dialect,
 ) -> Result<String> {
+    report.check()?;
     let value = report.encode_safe(dialect)?;
     store.insert(PROVISIONING_REPORT_KEY, &value)?;
     Ok(value)
@@ -464,114 +520,5 @@ pub fn read_report<S: KvpStore + ?Sized>(store: &S) -> Result<Option<Provisionin
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use kvp_core::MemoryStore;
-
-    fn base(result: ReportResult) -> ProvisioningReport {
-        let r = ProvisioningReport::success("Cloud-Init/25.1", "abc").with_timestamp("T");
-        match result {
-            ReportResult::Success => r,
-            ReportResult::Error => ProvisioningReport {
-                result,
-                reason: Some("boom".into()),
-                documentation_url: Some(DOCUMENTATION_URL.into()),
-                ..r
-            },
-        }
-    }
-
-    #[test]
-    fn layouts_of_both_dialects() {
-        let ok = base(ReportResult::Success).with_supporting("k", "v");
-        assert_eq!(
-            ok.encode(Dialect::CloudInit),
-            "result=success|agent=Cloud-Init/25.1|timestamp=T|vm_id=abc|k=v"
-        );
-        assert_eq!(
-            ok.encode(Dialect::AzureInit),
-            "result=success|agent=Cloud-Init/25.1|pps_type=None|vm_id=abc|timestamp=T|k=v"
-        );
-        let err = base(ReportResult::Error)
-            .with_supporting("k", "a|b")
-            .with_pps_type(PpsType::Savable);
-        assert_eq!(
-            err.encode(Dialect::CloudInit),
-            "result=error|reason=boom|agent=Cloud-Init/25.1|'k=a|b'|pps_type=Savable|vm_id=abc|timestamp=T|documentation_url=https://aka.ms/linuxprovisioningerror"
-        );
-        assert_eq!(
-            err.encode(Dialect::AzureInit),
-            "result=error|reason=boom|agent=Cloud-Init/25.1|\"k=a|b\"|pps_type=Savable|vm_id=abc|timestamp=T|documentation_url=https://aka.ms/linuxprovisioningerror"
-        );
-    }
-
-    #[test]
-    fn decode_refuses_what_is_not_a_report() {
-        for bad in [
-            "",
-            "result=success",
-            "result=maybe|agent=a|vm_id=v|timestamp=t",
-            "result=error|agent=a|vm_id=v|timestamp=t",
-            "result=success|agent=a|agent=b|vm_id=v|timestamp=t",
-            "result=success|agent=a|vm_id=v|timestamp=t|pps_type=Other",
-            "result=success|agent=a|vm_id=v|timestamp=t|novalue",
-            "result=success|agent=a|vm_id=v|timestamp=t|'open=",
-        ] {
-            assert!(ProvisioningReport::decode(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn long_reports_are_shortened_whole_fields_and_marked() {
-        let long = "x|'\"".repeat(400);
-        let report = base(ReportResult::Error)
-            .with_supporting("a", long.clone())
-            .with_supporting("b", "short");
-        let mut long_reason = report.clone();
-        long_reason.reason = Some("é".repeat(3000));
-        for r in [report, long_reason] {
-            for dialect in [Dialect::CloudInit, Dialect::AzureInit] {
-                let value = r.encode_safe(dialect).unwrap();
-                assert!(
-                    fits(&value) && utf16_len(&value) > 1000,
-                    "{dialect:?}: {}",
-                    utf16_len(&value)
-                );
-                let back = ProvisioningReport::decode(&value).unwrap();
-                assert_eq!(back.shortened(), Some(utf16_len(&r.encode(dialect))));
-                assert_eq!(
-                    (back.vm_id.as_str(), back.agent.as_str()),
-                    ("abc", "Cloud-Init/25.1")
-                );
-                assert_eq!(
-                    back.supporting_data[1],
-                    ("b".to_owned(), "short".to_owned())
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn fixed_fields_too_long_is_an_error() {
-        let r = ProvisioningReport::success("a".repeat(1100), "v").with_timestamp("t");
-        assert!(matches!(
-            r.encode_safe(Dialect::AzureInit),
-            Err(Error::ReportTooLarge { limit: 1022, .. })
-        ));
-    }
-
-    #[test]
-    fn write_leaves_one_record_and_reads_back() {
-        let pool = MemoryStore::new();
-        pool.append(PROVISIONING_REPORT_KEY, "result=error")
-            .unwrap();
-        pool.append(PROVISIONING_REPORT_KEY, "result=error")
-            .unwrap();
-        let r = base(ReportResult::Success);
-        write_report(&pool, &r, Dialect::CloudInit).unwrap();
-        assert_eq!(pool.len().unwrap(), 1);
-        assert_eq!(read_report(&pool).unwrap(), Some(r));
-        pool.insert(PROVISIONING_REPORT_KEY, "junk").unwrap();
-        assert!(matches!(read_report(&pool), Err(Error::Report(_))));
-    }
-}
+#[path = "report_tests.rs"]
+mod tests;

@@ -103,6 +103,14 @@ impl Timestamp {
         self.nanos
     }
 
+    /// The time from `earlier` to this instant; `None` when `earlier` is
+    /// later.
+    pub fn duration_since(&self, earlier: Timestamp) -> Option<std::time::Duration> {
+        let nanos = |t: &Timestamp| i128::from(t.secs) * 1_000_000_000 + i128::from(t.nanos);
+        let elapsed = u64::try_from(nanos(self) - nanos(&earlier)).ok()?;
+        Some(std::time::Duration::from_nanos(elapsed))
+    }
+
     /// Parses `YYYY-MM-DDTHH:MM:SS`, an optional fraction of 1 to 9
     /// digits, and an optional `Z` or `±HH:MM` offset (none means UTC).
     /// Leap seconds (`:60`) are refused.
@@ -289,6 +297,18 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn duration_since_across_seconds_and_never_negative() {
+        let a = Timestamp::from_unix(10, 900_000_000).unwrap();
+        let b = Timestamp::from_unix(12, 100_000_000).unwrap();
+        assert_eq!(
+            b.duration_since(a),
+            Some(std::time::Duration::from_millis(1200))
+        );
+        assert_eq!(a.duration_since(b), None);
+        assert_eq!(a.duration_since(a), Some(std::time::Duration::ZERO));
+    }
 
     #[test]
     fn known_instants() {

@@ -1,7 +1,10 @@
 //! The subcommands, each a function from parsed arguments to a [`Status`].
 
+mod events;
 mod inspect;
+mod machine;
 mod read;
+mod report;
 mod write;
 
 use std::io::Write;
@@ -9,9 +12,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use kvp_core::{FileStore, Options};
+use kvp_report::ReportResult;
 
 use crate::cli::{Cli, Command, Target};
 use crate::failure::{Failure, Status};
+use crate::report_args::ReportAction;
 
 /// What every command works with.
 pub struct Context<'a> {
@@ -29,6 +34,10 @@ pub struct Context<'a> {
 
 /// Runs the parsed command line.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Status, Failure> {
+    // vm-id reads the machine, not a pool: nothing to open.
+    if let Command::VmId(root) = &cli.command {
+        return machine::vm_id(root, cli.json, out);
+    }
     // info must answer even while another process holds the pool's lock,
     // so its locked reads give up soon unless told otherwise.
     let lock_timeout = match (&cli.command, cli.target.lock_timeout) {
@@ -56,6 +65,18 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Status, Failure> {
         Command::Load { source } => write::load(&mut cx, source),
         Command::Info => inspect::info(&mut cx),
         Command::Check { repair } => inspect::check(&mut cx, *repair),
+        Command::Report { action } => match action {
+            ReportAction::Success { reason, fields } => {
+                report::write(&mut cx, ReportResult::Success, reason.as_deref(), fields)
+            }
+            ReportAction::Failure { reason, fields } => {
+                report::write(&mut cx, ReportResult::Error, Some(reason), fields)
+            }
+            ReportAction::Show => report::show(&mut cx),
+        },
+        Command::Events(args) => events::events(&mut cx, args),
+        // Answered above; kept so that the match stays exhaustive.
+        Command::VmId(root) => machine::vm_id(root, cx.json, cx.out),
     }
 }
 

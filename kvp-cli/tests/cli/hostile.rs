@@ -6,23 +6,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
-use crate::support::{json, Pools, KVP};
-
-const KEY_SIZE: usize = 512;
-const RECORD_SIZE: usize = 2560;
-
-/// A guest pool holding exactly these records, written byte for byte as a
-/// host could, past any validation.
-fn pool_of(records: &[(&[u8], &[u8])]) -> Pools {
-    let pools = Pools::new();
-    let mut bytes = vec![0u8; records.len() * RECORD_SIZE];
-    for ((key, value), slot) in records.iter().zip(bytes.chunks_exact_mut(RECORD_SIZE)) {
-        slot[..key.len()].copy_from_slice(key);
-        slot[KEY_SIZE..KEY_SIZE + value.len()].copy_from_slice(value);
-    }
-    std::fs::write(pools.guest(), bytes).expect("write the pool");
-    pools
-}
+use crate::support::{json, pool_of, Pools, KVP};
 
 /// Five keys that an unescaped table shows as two: `ProvisioningState`
 /// and `Status\u{fffd}`.

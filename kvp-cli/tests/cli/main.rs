@@ -3,9 +3,12 @@
 
 mod attacks;
 mod errors;
+mod events;
 mod hostile;
 mod inspect;
 mod read;
+mod readme;
+mod report;
 mod support;
 mod terminal;
 mod write;

@@ -130,3 +130,47 @@ pub fn json(text: &str) -> serde_json::Value {
     assert_eq!(text.lines().count(), 1, "one line of JSON: {text}");
     serde_json::from_str(text).expect("valid JSON")
 }
+
+const KEY_SIZE: usize = 512;
+const RECORD_SIZE: usize = 2560;
+
+/// A guest pool holding exactly these records, written byte for byte as a
+/// host or a peer could, past any validation or limit.
+pub fn pool_of(records: &[(&[u8], &[u8])]) -> Pools {
+    let pools = Pools::new();
+    let mut bytes = vec![0u8; records.len() * RECORD_SIZE];
+    for ((key, value), slot) in records.iter().zip(bytes.chunks_exact_mut(RECORD_SIZE)) {
+        slot[..key.len()].copy_from_slice(key);
+        slot[KEY_SIZE..KEY_SIZE + value.len()].copy_from_slice(value);
+    }
+    std::fs::write(pools.guest(), bytes).expect("write the pool");
+    std::fs::set_permissions(
+        pools.guest(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod the pool");
+    pools
+}
+
+/// A fixture of kvp-report's, written by a peer's own code (its README
+/// says which), as JSON.
+pub fn report_fixture(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../kvp-report/tests/fixtures")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(path).expect("read fixture")).expect("fixture JSON")
+}
+
+/// The `(key, value)` records a cloud-init fixture's handler wrote, in
+/// order.
+pub fn fixture_records(fixture: &serde_json::Value) -> Vec<(String, String)> {
+    fixture["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            let text = |v: &serde_json::Value| v.as_str().expect("text").to_owned();
+            (text(&r[0]), text(&r[1]))
+        })
+        .collect()
+}

@@ -47,7 +47,14 @@ Where this library differs from cloud-init, on purpose:
   than 1022, so a 1023- or 1024-character event reaches the host whole.
 
 Reading joins the raw ``msg`` texts in ``msg_i`` order and unescapes once,
-which is the only correct way for records cloud-init wrote.
+which is the only correct way for records cloud-init wrote. It reads every
+release's records (tests/interop runs 22.4, 25.1 and 26.x): ``ts`` ends in
+``Z`` before 24.4 and in ``+00:00`` from 24.4 on (``Event.timestamp`` keeps
+it as written, ``Event.time`` parses both); from 26.1 on the key carries the
+VM id before the uuid, ``CLOUD_INIT|<incarnation>|<type>|<name>|<vm_id>|<uuid4>``
+(``Event.vm_id``), and finish events carry a ``duration`` in seconds
+(``Event.duration``). Writing keeps the 22.4 layout, which every release's
+reader reads.
 
 Writing::
 
@@ -200,9 +207,12 @@ class Event:
     ``ts`` text as written; ``chunks`` how many records held it (1 when it
     was not split); ``complete`` is False when chunks are missing, and then
     ``description`` is what the chunks present decode to (or their raw
-    escaped text when that is not valid JSON). A ``compressed`` event's
-    description is its decompressed artifact as text (invalid UTF-8
-    replaced); :func:`read_entries` gives its bytes.
+    escaped text when that is not valid JSON). ``vm_id`` is the VM id that
+    cloud-init 26.1 and later put in the key, ``duration`` the seconds (to
+    the microsecond) their finish events carry; both are None for records
+    without them. A ``compressed`` event's description is its decompressed
+    artifact as text (invalid UTF-8 replaced); :func:`read_entries` gives
+    its bytes.
     """
 
     key: str
@@ -215,6 +225,8 @@ class Event:
     result: Optional[str] = None
     chunks: int = 1
     complete: bool = True
+    vm_id: Optional[str] = None
+    duration: Optional[float] = None
 
     @property
     def time(self) -> datetime:
@@ -298,6 +310,8 @@ def _legacy(event: DiagnosticEvent) -> Event:
         result=event.result.value if isinstance(event.result, Outcome) else event.result,
         chunks=event.chunks,
         complete=event.complete,
+        vm_id=event.vm_id,
+        duration=None if event.duration is None else event.duration.total_seconds(),
     )
 
 
