@@ -199,7 +199,7 @@ pub(crate) fn decode_group(
             ))
         }
     };
-    if !missing.is_empty() && key.event_type == "compressed" {
+    if !missing.is_empty() && key.event_type == "compressed" && options.decompress {
         return Err(DecodeError::new(
             Reason::IncompleteGroup,
             format!("compressed event misses chunks {missing:?}"),
@@ -256,11 +256,14 @@ fn build(
                 .ok_or_else(|| DecodeError::malformed("duration is not a number of seconds"))?,
         ),
     };
+    let duration_text = meta.get("duration").and_then(Value::as_f64).map(float_repr);
     let (payload, encoding) = if key.event_type == "compressed" {
-        (
-            Payload::Bytes(envelope(&text, options.max_payload)?),
-            Encoding::GzB64,
-        )
+        let payload = if options.decompress {
+            Payload::Bytes(envelope(&text, options.max_payload)?)
+        } else {
+            Payload::Text(text)
+        };
+        (payload, Encoding::GzB64)
     } else {
         (Payload::Text(text), Encoding::None)
     };
@@ -283,6 +286,7 @@ fn build(
         ts: ts.to_owned(),
         result,
         duration,
+        duration_text,
         payload,
         encoding,
         vm_id: vm_id.map(str::to_owned),

@@ -296,3 +296,33 @@ fn cloud_init_names_may_hold_pipes() {
         ));
     }
 }
+
+#[test]
+fn without_decompression_partial_reads_keep_the_carrying_text() {
+    let writer = CloudInitWriter::new(CloudInitVariant::V22_4, 1);
+    let mut state = 12345u32; // incompressible: several chunks
+    let bytes: Vec<u8> = (0..4000)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (state >> 23) as u8
+        })
+        .collect();
+    let e = Event::new(Kind::Event, "dmesg", bytes).compressed();
+    let mut raw = records(&writer.encode(&e).unwrap());
+    assert!(raw.len() > 2);
+    raw.remove(1);
+    let decompressing = ReadOptions::default().partial(true);
+    let entries = decode(&raw, &decompressing);
+    assert!(entries
+        .iter()
+        .all(|x| matches!(x, Entry::Raw(r) if r.error.is_some())));
+    let got = only_event(decode(&raw, &decompressing.decompress(false)));
+    assert_eq!(
+        (got.encoding, got.chunks.missing.clone()),
+        (Encoding::GzB64, vec![1])
+    );
+    assert!(got
+        .payload
+        .as_text()
+        .is_some_and(|t| t.starts_with("{\"encoding\": \"gz+b64\"")));
+}
