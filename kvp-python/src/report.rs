@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kvp_core::RawRecord;
+use kvp_core::{KvpStore, RawRecord};
 use kvp_report::cloud_init::CloudInitWriter;
 use kvp_report::diag_v1::{self, DiagWriter};
 use kvp_report::report::{self, ProvisioningReport};
@@ -375,13 +375,17 @@ impl NativeEventWriter {
     }
 }
 
-fn options(partial: bool, max_payload: usize) -> ReadOptions {
-    ReadOptions::new().partial(partial).max_payload(max_payload)
+fn options(partial: bool, max_payload: usize, decompress: bool) -> ReadOptions {
+    ReadOptions::new()
+        .partial(partial)
+        .max_payload(max_payload)
+        .decompress(decompress)
 }
 
-fn event_dict<'py>(py: Python<'py>, e: Event) -> PyResult<Bound<'py, PyDict>> {
+fn event_dict<'py>(py: Python<'py>, position: usize, e: Event) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("entry", "event")?;
+    d.set_item("position", position)?;
     d.set_item("format", e.format.as_str())?;
     d.set_item("agent", e.agent)?;
     d.set_item("kind", e.kind.as_str())?;
@@ -394,6 +398,7 @@ fn event_dict<'py>(py: Python<'py>, e: Event) -> PyResult<Bound<'py, PyDict>> {
     )?;
     d.set_item("result", e.result.as_ref().map(Outcome::cloud_init_token))?;
     d.set_item("duration_ns", e.duration.map(|t| t.as_nanos()))?;
+    d.set_item("duration_text", e.duration_text)?;
     match e.payload {
         Payload::Text(text) => d.set_item("payload", text)?,
         Payload::Bytes(bytes) => d.set_item("payload", PyBytes::new(py, &bytes))?,
@@ -407,11 +412,11 @@ fn event_dict<'py>(py: Python<'py>, e: Event) -> PyResult<Bound<'py, PyDict>> {
     Ok(d)
 }
 
-fn entries_to_py(py: Python<'_>, entries: Vec<Entry>) -> PyResult<Vec<Bound<'_, PyDict>>> {
+fn entries_to_py(py: Python<'_>, entries: Vec<(usize, Entry)>) -> PyResult<Vec<Bound<'_, PyDict>>> {
     let mut out = Vec::with_capacity(entries.len());
-    for entry in entries {
+    for (position, entry) in entries {
         let d = match entry {
-            Entry::Event(e) => event_dict(py, e)?,
+            Entry::Event(e) => event_dict(py, position, e)?,
             Entry::Report { position, report } => {
                 let d = PyDict::new(py);
                 d.set_item("entry", "report")?;
@@ -443,23 +448,26 @@ fn entries_to_py(py: Python<'_>, entries: Vec<Entry>) -> PyResult<Vec<Bound<'_, 
 }
 
 /// Decodes records (key and value bytes, in pool order) into entry dicts,
-/// every format at once; a record that does not decode comes back raw.
+/// every format at once, each with its position (an event's: that of its
+/// first record); a record that does not decode comes back raw.
 #[pyfunction]
 fn decode_records(
     py: Python<'_>,
     records: Vec<(Vec<u8>, Vec<u8>)>,
     partial: bool,
     max_payload: usize,
+    decompress: bool,
 ) -> PyResult<Vec<Bound<'_, PyDict>>> {
     let records: Vec<RawRecord> = records
         .into_iter()
         .map(|(key, value)| RawRecord { key, value })
         .collect();
-    let entries = py.detach(|| kvp_report::decode(&records, &options(partial, max_payload)));
+    let opts = options(partial, max_payload, decompress);
+    let entries = py.detach(|| kvp_report::reader::decode_indexed(&records, &opts));
     entries_to_py(py, entries)
 }
 
-/// Reads the pool once, under its lock, and decodes it as
+/// Reads the pool once, under its lock, and decodes the snapshot as
 /// [`decode_records`] does.
 #[pyfunction]
 fn read_entries<'py>(
@@ -467,13 +475,13 @@ fn read_entries<'py>(
     pool: &Bound<'py, NativePool>,
     partial: bool,
     max_payload: usize,
+    decompress: bool,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
-    let opts = options(partial, max_payload);
-    let entries = pool.get().run_with(
-        py,
-        |store| kvp_report::read_entries(store, &opts),
-        report_to_py,
-    )?;
+    let records = pool
+        .get()
+        .run_with(py, |store| store.raw_records(), crate::errors::to_py)?;
+    let opts = options(partial, max_payload, decompress);
+    let entries = py.detach(|| kvp_report::reader::decode_indexed(&records, &opts));
     entries_to_py(py, entries)
 }
 

@@ -5,8 +5,12 @@ DIAG_V1 and cloud-init writers."""
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
 import pickle
 import uuid
+import zlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
@@ -100,6 +104,9 @@ def test_reads_what_each_cloud_init_release_wrote(tmp_path: Path, name: str) -> 
         assert event.duration == (None if duration is None else timedelta(seconds=duration))
     chunked = [e.chunks for e in events]
     assert chunked[2] == 6 and chunked[6] == 4  # "xé" * 700 and the compressed cloud-init.log
+    keys = [k for k, _ in fx["records"]]
+    firsts = [keys.index(next(k for k in keys if e.event_id in k)) for e in events]
+    assert [e.position for e in events] == firsts  # where each event's first record is
     reports = [e for e in entries if isinstance(e, ReportEntry)]
     broken = [e for e in raws_of(entries) if e.reason is not None]
     assert len(reports) + len(broken) == sum(1 for k, _ in fx["records"] if k == "PROVISIONING_REPORT")
@@ -186,6 +193,7 @@ def test_hostile_records_come_back_raw_with_their_reason(tmp_path: Path) -> None
     assert accounted(entries) == len(records)  # nothing dropped
     events = events_of(entries)
     assert [e.text for e in events] == ["fine", "still fine"]  # one bad record fails nothing
+    assert [e.position for e in events] == [0, len(records) - 1]
     raws = raws_of(entries)
     assert [(r.key, r.value, r.reason) for r in raws] == [(k, v, reason) for k, v, reason in hostile]
     assert [r.position for r in raws] == list(range(1, len(hostile) + 1))
@@ -197,13 +205,38 @@ def test_hostile_records_come_back_raw_with_their_reason(tmp_path: Path) -> None
     assert len(gap) == 1 and gap[0].missing_chunks == (1,) and not gap[0].complete and gap[0].text == "ac"
 
 
-def test_decompression_is_capped(pool: KvpPool) -> None:
+def test_decompression_is_capped_or_left_out(pool: KvpPool) -> None:
     writer = DiagWriter("agent", VM)
     writer.write(pool, Kind.EVENT, "dmesg", b"\0" * 100_000, compressed=True)
     [event] = read_entries(pool)
     assert isinstance(event, DiagnosticEvent) and event.payload == b"\0" * 100_000
     [raw] = read_entries(pool, max_payload=1000)
     assert isinstance(raw, RawEntry) and raw.reason is Reason.UNDECODABLE
+    [carried] = read_entries(pool, decompress=False)  # the base64 of the gzip stream
+    assert isinstance(carried, DiagnosticEvent) and carried.encoding is Encoding.GZ_B64
+    assert gzip.decompress(base64.b64decode(carried.text or "")) == b"\0" * 100_000
+
+
+@pytest.mark.parametrize("name", sorted(CLOUD_INIT_FIXTURES))
+def test_the_original_reader_reads_every_release_as_cloud_init_does(name: str) -> None:
+    # reporting.decode_events, on kvp-report: what cloud-init's own reader
+    # returns, the compressed events' envelope and the durations' floats
+    # included (tests/interop checks the same on each release's live output).
+    fx = report_fixture(name)
+    events = reporting.decode_events([(k, v) for k, v in fx["records"]], strict=True)
+    assert len(events) == len(fx["events"])
+    for event, given in zip(events, fx["events"]):
+        assert (event.event_type, event.name, event.incarnation) == (given["type"], given["name"], fx["incarnation"])
+        assert event.vm_id == fx["vm_id"] and event.complete
+        assert event.duration == given.get("duration")  # the float cloud-init wrote, exactly
+        if "bytes_hex" in given:
+            envelope = json.loads(event.description)
+            assert envelope["encoding"] == "gz+b64"
+            assert zlib.decompress(base64.b64decode(envelope["data"])).hex() == given["bytes_hex"]
+        else:
+            assert event.description == given["description"]
+        base = [k for k, _ in fx["records"] if event.uuid in k][0]
+        assert event.key == (base if event.chunks == 1 else base.rsplit("|", 1)[0])
 
 
 def test_diag_v1_writer_round_trip(pool: KvpPool) -> None:
@@ -342,6 +375,8 @@ def test_event_arguments_are_checked(pool: KvpPool) -> None:
     ):
         with pytest.raises(TypeError):
             call()
+    with pytest.raises(TypeError):
+        read_entries(pool, decompress=bad)
     with pytest.raises(UnicodeEncodeError):
         diag.encode(Kind.EVENT, "x", "lone \ud800 surrogate")
     assert pool.record_count() == 0

@@ -362,18 +362,24 @@ def event_writer(
 class DiagnosticEvent:
     """One event read from a pool, whatever format carried it.
 
-    ``agent`` is the producer (``CLOUD_INIT``, the tracing prefix such as
+    ``position`` is the index of its first record among the pool's
+    records. ``agent`` is the producer (``CLOUD_INIT``, the tracing prefix such as
     ``azure-init-0.1.1``, or the ``DIAG_V1`` agent); ``event_type`` the type
     as the source spelled it (cloud-init's ``diagnostic``, ``compressed``,
     ...; the tracing level; the ``DIAG_V1`` kind). ``ts`` is the timestamp
     text as written and ``timestamp`` the instant (aware UTC, to the
     microsecond; None if outside datetime's years). ``result`` is an
     :class:`Outcome`, or the token a cloud-init record spelled otherwise.
-    ``payload`` is text, or bytes for a decompressed artifact. ``chunks``
+    ``duration`` is to the microsecond, ``duration_text`` the duration as
+    the record wrote it (cloud-init's float seconds exactly, ``float()``
+    reads it; ``DIAG_V1``'s microseconds), None for a tracing span's
+    computed one. ``payload`` is text, or bytes for a decompressed artifact
+    (with ``decompress=False``, the text that carried it). ``chunks``
     counts the records it took; ``missing_chunks`` is empty except in a
     ``partial`` read.
     """
 
+    position: int
     format: Format
     agent: str
     kind: Kind
@@ -383,6 +389,7 @@ class DiagnosticEvent:
     timestamp: Optional[datetime]
     result: Optional[Union[Outcome, str]]
     duration: Optional[timedelta]
+    duration_text: Optional[str]
     payload: Union[str, bytes]
     encoding: Encoding
     vm_id: Optional[str]
@@ -459,6 +466,7 @@ def _entry(d: Dict[str, Any]) -> Optional[Entry]:
         result = d["result"]
         ns = d["duration_ns"]
         return DiagnosticEvent(
+            position=d["position"],
             format=Format(d["format"]),
             agent=d["agent"],
             kind=Kind(d["kind"]),
@@ -468,6 +476,7 @@ def _entry(d: Dict[str, Any]) -> Optional[Entry]:
             timestamp=_datetime(d["timestamp"]),
             result=_outcome(result),
             duration=None if ns is None else timedelta(microseconds=(ns + 500) // 1000),
+            duration_text=d["duration_text"],
             payload=d["payload"],
             encoding=Encoding(d["encoding"]),
             vm_id=d["vm_id"],
@@ -490,9 +499,10 @@ def _entries(found: List[Dict[str, Any]]) -> List[Entry]:
     return [entry for entry in map(_entry, found) if entry is not None]
 
 
-def _check_options(partial: object, max_payload: object) -> None:
-    if not isinstance(partial, bool):
-        raise TypeError(f"partial must be a bool, not {type(partial).__name__}")
+def _check_options(partial: object, max_payload: object, decompress: object) -> None:
+    for name, flag in (("partial", partial), ("decompress", decompress)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
     if isinstance(max_payload, bool) or not isinstance(max_payload, int):
         raise TypeError(f"max_payload must be an int, not {type(max_payload).__name__}")
     if max_payload < 0:
@@ -512,6 +522,7 @@ def decode_entries(
     *,
     partial: bool = False,
     max_payload: int = DEFAULT_MAX_PAYLOAD,
+    decompress: bool = True,
 ) -> List[Entry]:
     """Decodes records (``(key, value)`` pairs in pool order, str or bytes)
     into events, reports and raw records, every format at once.
@@ -524,23 +535,29 @@ def decode_entries(
     ``partial``, a text event whose chunks are partly missing comes back
     with what is there and ``missing_chunks`` set, instead of raw with
     ``incomplete_group``. ``max_payload`` caps what one compressed payload
-    may decompress to.
+    may decompress to; with ``decompress=False`` a compressed event keeps
+    the text that carried its payload instead (cloud-init's envelope JSON,
+    as cloud-init's own reader returns it; ``DIAG_V1``'s base64).
     """
-    _check_options(partial, max_payload)
+    _check_options(partial, max_payload, decompress)
     pairs = []
     for index, item in enumerate(records):
         if not isinstance(item, tuple) or len(item) != 2:
             raise TypeError(f"record {index} must be a (key, value) tuple, not {item!r}")
         pairs.append((_raw_bytes(f"key of record {index}", item[0]),
                       _raw_bytes(f"value of record {index}", item[1])))
-    return _entries(_native.decode_records(pairs, partial, max_payload))
+    return _entries(_native.decode_records(pairs, partial, max_payload, decompress))
 
 
 def read_entries(
-    pool: KvpPool, *, partial: bool = False, max_payload: int = DEFAULT_MAX_PAYLOAD
+    pool: KvpPool,
+    *,
+    partial: bool = False,
+    max_payload: int = DEFAULT_MAX_PAYLOAD,
+    decompress: bool = True,
 ) -> List[Entry]:
     """Reads ``pool`` once, under its lock and with its exact bytes, and
     decodes it as :func:`decode_entries` does. A whole-pool read: capped by
     ``max_pool_bytes``, as :meth:`KvpPool.records` is."""
-    _check_options(partial, max_payload)
-    return _entries(_native.read_entries(pool._n, partial, max_payload))
+    _check_options(partial, max_payload, decompress)
+    return _entries(_native.read_entries(pool._n, partial, max_payload, decompress))

@@ -208,11 +208,10 @@ class Event:
     was not split); ``complete`` is False when chunks are missing, and then
     ``description`` is what the chunks present decode to (or their raw
     escaped text when that is not valid JSON). ``vm_id`` is the VM id that
-    cloud-init 26.1 and later put in the key, ``duration`` the seconds (to
-    the microsecond) their finish events carry; both are None for records
-    without them. A ``compressed`` event's description is its decompressed
-    artifact as text (invalid UTF-8 replaced); :func:`read_entries` gives
-    its bytes.
+    cloud-init 26.1 and later put in the key, ``duration`` the seconds their
+    finish events carry; both are None for records without them. A
+    ``compressed`` event's description is its envelope's JSON text, as
+    cloud-init's reader returns it (:func:`read_entries` decodes the bytes).
     """
 
     key: str
@@ -296,7 +295,7 @@ def encode_event(
 def _legacy(event: DiagnosticEvent) -> Event:
     """A cloud-init event of the common model as this module's Event."""
     name = event.name if event.vm_id is None else f"{event.name}|{event.vm_id}"
-    description = event.payload
+    description = event.payload  # read without decompression: always text
     if isinstance(description, bytes):
         description = description.decode("utf-8", "replace")
     return Event(
@@ -311,7 +310,7 @@ def _legacy(event: DiagnosticEvent) -> Event:
         chunks=event.chunks,
         complete=event.complete,
         vm_id=event.vm_id,
-        duration=None if event.duration is None else event.duration.total_seconds(),
+        duration=None if event.duration_text is None else float(event.duration_text),
     )
 
 
@@ -340,7 +339,7 @@ def decode_events(
     EventFormatError when ``strict``, and is left out otherwise. (The
     typed reader of every format is :func:`decode_entries`.)
     """
-    return _cloud_init_events(decode_entries(records, partial=True), strict)
+    return _cloud_init_events(decode_entries(records, partial=True, decompress=False), strict)
 
 
 def report_event(
@@ -367,7 +366,7 @@ def read_events(
 ) -> List[Event]:
     """The events in ``pool``, read with one locked read; only those of
     ``incarnation`` when it is given. See :func:`decode_events`."""
-    events = _cloud_init_events(read_entries(pool, partial=True), strict)
+    events = _cloud_init_events(read_entries(pool, partial=True, decompress=False), strict)
     if incarnation is not None:
         events = [e for e in events if e.incarnation == incarnation]
     return events
