@@ -14,6 +14,7 @@ import pytest
 
 from conftest import report_fixture
 from hyperv_kvp import (
+    InvalidFieldError,
     KvpError,
     KvpPool,
     ReportFormatError,
@@ -360,3 +361,13 @@ def test_is_azure_by_chassis_asset_tag(tmp_path: Path) -> None:
     bad: Any = 5
     with pytest.raises(TypeError):
         Machine(bad)
+
+
+@pytest.mark.parametrize("name", ["reason", "vm_id", "shortened", "a=b", ""])
+def test_write_report_refuses_what_would_not_read_back(pool: KvpPool, name: str) -> None:
+    report = ProvisioningReport.error("A/1", VM, "boom", supporting_data=[(name, "x")])
+    with pytest.raises(InvalidFieldError) as caught:
+        write_report(pool, report)
+    assert caught.value.field == "supporting-data name" and pool.record_count() == 0
+    with pytest.raises(InvalidFieldError):
+        write_report(pool, ProvisioningReport.success("", VM))
