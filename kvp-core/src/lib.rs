@@ -55,7 +55,3 @@ pub use store::{
     BootTime, FileFacts, FileStore, KvpStore, MemoryStore, Options, WaitCheck, DEFAULT_CREATE_MODE,
     DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_POOL_BYTES,
 };
-
-#[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;

@@ -223,6 +223,13 @@ pub struct Event {
     pub result: Option<Outcome>,
     /// The elapsed time, if any.
     pub duration: Option<Duration>,
+    /// The duration as the record wrote it: cloud-init's seconds as Python
+    /// spells the float (its `repr`, which `json.dumps` writes, so that
+    /// parsing it gives back the exact value that `duration` rounds to
+    /// nanoseconds), `DIAG_V1`'s whole microseconds. `None` where the
+    /// format has none or the reader computes it (a closed tracing span).
+    /// Encoders ignore it.
+    pub duration_text: Option<String>,
     /// The message or artifact.
     pub payload: Payload,
     /// How the payload travelled.
@@ -253,6 +260,7 @@ impl Event {
             ts: String::new(),
             result: None,
             duration: None,
+            duration_text: None,
             payload: payload.into(),
             encoding: Encoding::None,
             vm_id: None,

@@ -25,11 +25,18 @@ pub struct ReadOptions {
     /// Return text events whose chunks are partly missing, with what is
     /// present and [`crate::Chunks::missing`] set, instead of raw records
     /// with [`Reason::IncompleteGroup`]. Compressed payloads are never
-    /// decoded partly.
+    /// decoded partly (without [`ReadOptions::decompress`], the text that
+    /// carries them comes back partly, as other text does).
     pub partial: bool,
     /// The most bytes one compressed payload may decompress to; more is
     /// [`Reason::Undecodable`] (a guard against decompression bombs).
     pub max_payload: usize,
+    /// Decode compressed payloads (the default). When false, a compressed
+    /// event comes back with the text that carried its payload, still
+    /// [`crate::Encoding::GzB64`]: cloud-init's envelope
+    /// (`{"encoding": "gz+b64", "data": ...}`, as cloud-init's own reader
+    /// returns it), `DIAG_V1`'s base64.
+    pub decompress: bool,
 }
 
 impl Default for ReadOptions {
@@ -37,12 +44,14 @@ impl Default for ReadOptions {
         ReadOptions {
             partial: false,
             max_payload: 64 << 20,
+            decompress: true,
         }
     }
 }
 
 impl ReadOptions {
-    /// The defaults: complete groups only, 64 MiB per payload.
+    /// The defaults: complete groups only, payloads decompressed, 64 MiB
+    /// each.
     pub fn new() -> ReadOptions {
         ReadOptions::default()
     }
@@ -56,6 +65,12 @@ impl ReadOptions {
     /// Sets [`ReadOptions::max_payload`].
     pub fn max_payload(mut self, bytes: usize) -> ReadOptions {
         self.max_payload = bytes;
+        self
+    }
+
+    /// Sets [`ReadOptions::decompress`].
+    pub fn decompress(mut self, decompress: bool) -> ReadOptions {
+        self.decompress = decompress;
         self
     }
 }
