@@ -155,8 +155,9 @@ def readers(faces):
 @pytest.fixture(scope="session")
 def decoders(faces, core):
     """The faces besides the Rust driver that decode a pool with kvp-report
-    (`entries`): the C ABI's kvp_foreach_event. Each is compared with the
-    driver's `entries`, field for field (faces.assert_same_entries)."""
+    (`entries`): the C ABI's kvp_foreach_event and hyperv_kvp.reporting's
+    read_entries. Each is compared with the driver's `entries`, field for
+    field (faces.assert_decoded_alike)."""
     return [f for f in faces if f is not core and hasattr(f, "entries")]
 
 

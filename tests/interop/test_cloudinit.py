@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from cloudinit_client import PeerError
-from faces import CoreError, assert_same_entries
+from faces import CoreError, assert_decoded_alike
 from kvp_host import Gate, proc_lock_waiters, wait_until
 from releases import upstream
 
@@ -168,7 +168,8 @@ def _not_json(text: str) -> bool:
 
 
 def _python_reads_like_kvp_report(pool_file: Path, entries: list[dict]) -> None:
-    """hyperv_kvp.reporting's reader gives the events kvp-report decoded
+    """hyperv_kvp.reporting's original reader (read_events, cloud-init's
+    events as the 22.4 API has them) gives the events kvp-report decoded
     (`entries`, the Rust driver's), each field as it has it: type, name,
     `ts` as written and its instant, result, incarnation, VM id, duration
     (float seconds; kvp-report's in ns), chunk count; the description, or
@@ -204,8 +205,9 @@ def test_each_releases_events_are_read_back_exactly_by_every_face(
     finish (with its result, and its duration where it has one) and
     compressed events (one chunked); kvp-core, the C ABI and Python read
     exactly its records; kvp-report (the Rust driver), the C ABI's
-    kvp_foreach_event and hyperv_kvp.reporting decode exactly its events,
-    in its own key and value format."""
+    kvp_foreach_event and hyperv_kvp.reporting (read_entries, and the
+    original read_events) decode exactly its events, in its own key and
+    value format."""
     fmt = ci_format(cloudinit)
     pool_file.touch()
     h = cloudinit.handler(pool_file, vm_id=VM_ID if fmt.vm_id_in_key else None)
@@ -278,10 +280,8 @@ def test_each_releases_events_are_read_back_exactly_by_every_face(
         ts = datetime.fromisoformat(entry["ts"].replace("Z", "+00:00"))
         assert int(entry["unix_ns"]) == int(ts.timestamp()) * 10**9 + ts.microsecond * 1000
 
-    # The C ABI decodes the same, field for field; so does hyperv_kvp.reporting.
-    assert decoders, "no face besides the Rust driver decodes events"
-    for face in decoders:
-        assert_same_entries(entries, face.entries(pool_file), face.name)
+    # The C ABI and Python decode the same, field for field.
+    assert_decoded_alike(entries, pool_file, decoders)
     _python_reads_like_kvp_report(pool_file, entries)
     finding(
         ("ts ...Z" if fmt.ts_z else "ts ...+00:00")
@@ -405,8 +405,9 @@ def test_our_events_in_each_releases_variant_are_read_by_its_reader(
 ):
     """Events written by kvp-report's CloudInitWriter in the variant of the
     release (22.4 for 22.4, 24.4 for 25.1, 26.1 for 26.x), through the Rust
-    driver and the C ABI's kvp_write_event, long (chunked) and compressed
-    ones included: the release's reader (_iterate_kvps) reads them record
+    driver, the C ABI's kvp_write_event and Python's CloudInitWriter, long
+    (chunked) and compressed ones included: the release's reader
+    (_iterate_kvps) reads them record
     for record, and parses each value with json.loads, the chunks and the
     compressed data as it parses its own (cloudinit_peer.Peer.parse), into
     exactly the events written, fields in its own order. Our three faces
@@ -445,8 +446,7 @@ def test_our_events_in_each_releases_variant_are_read_by_its_reader(
 
     # Our faces decode what we wrote as they decode the release's own.
     entries = core.entries(pool_file)
-    for face in decoders:
-        assert_same_entries(entries, face.entries(pool_file), face.name)
+    assert_decoded_alike(entries, pool_file, decoders)
     _python_reads_like_kvp_report(pool_file, entries)
     assert [
         (e["format"], e["type"], e["name"], e["ts"], e["event_id"], e["incarnation"], e["vm_id"])
@@ -534,8 +534,8 @@ def test_provisioning_reports_appended_by_write_key_are_read_back(
     1023 characters); several pile up in one boot. Every face reads each
     record exactly; `read` and kvp-report's read_report give the last;
     kvp-report decodes each whole one and keeps the cut one raw, and the
-    C ABI's kvp_foreach_event gives the same entries. Before 23.2 there is
-    no write_key and no report at all."""
+    C ABI's kvp_foreach_event and Python's read_entries give the same
+    entries. Before 23.2 there is no write_key and no report at all."""
     kvp = _kvp()
     fmt = ci_format(cloudinit)
     pool_file.touch()
@@ -572,8 +572,7 @@ def test_provisioning_reports_appended_by_write_key_are_read_back(
 
     entries = core.entries(pool_file)
     assert [e["entry"] for e in entries] == ["report", "report", "raw", "report", "raw"]
-    for face in decoders:  # kvp_foreach_event: the same reports and raw records
-        assert_same_entries(entries, face.entries(pool_file), face.name)
+    assert_decoded_alike(entries, pool_file, decoders)  # C and Python: the same reports and raw
     success, failure, cut, success_2, ours = entries
     for report in (success, success_2):
         assert report["result"] == "success" and report["agent"] == agent
