@@ -96,6 +96,8 @@ def show_time(ns: Optional[float]) -> str:
         return "missing"
     if ns >= 1_000_000:
         return f"{ns / 1_000_000:.2f} ms"
+    if ns < 1000:
+        return f"{ns:.0f} ns"
     return f"{ns / 1000:.1f} µs"
 
 
@@ -199,7 +201,7 @@ def reporting_table(results: Dict[Tuple[str, str], float], layer: bool) -> Tuple
             shown = f"{measure:.2f}x"
         elif kind == "added":
             measure, target, ok = ns - ref, f"adds ≤ {show_time(limit)}", ns - ref <= limit
-            shown = f"+{show_time(measure)}"
+            shown = f"+{show_time(measure)}" if measure >= 0 else f"-{show_time(-measure)}"
         else:
             target, ok, shown = f"< {show_time(limit)}", ns < limit, "-"
         failures += not ok
