@@ -4,8 +4,9 @@
 //! tests/bench/run.sh --reporting puts the medians in docs/benchmarks.md.
 //!
 //! Group `write-one-record`, functions `append/<format>` (the record
-//! `write_event` writes, appended with `KvpStore::append`) and
-//! `write_event/<format>` (encode, then `append_many` of its one record);
+//! `write_event` writes, appended with `KvpStore::append`),
+//! `write_event/<format>` (encode, then `append_many` of its one record)
+//! and `encode/<format>` (the encoding alone, no I/O);
 //! `decode-1023-event-records` decodes a snapshot in memory (no file I/O).
 
 use std::hint::black_box;
@@ -34,6 +35,9 @@ fn write_pair(
     let mut records = encoder.encode(event).expect("encode");
     assert_eq!(records.len(), 1, "a one-record event");
     let (key, value) = records.remove(0);
+    group.bench_function(format!("encode/{format}"), |b| {
+        b.iter(|| encoder.encode(black_box(event)).expect("encode"))
+    });
     let plain = FileStore::open(dir.join(format!("append-{format}"))).expect("open");
     let mut n = 0;
     group.bench_function(format!("append/{format}"), |b| {
