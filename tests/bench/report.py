@@ -4,7 +4,7 @@
 
     python report.py RUST NAIVE C PYTHON MACHINE SYSCALLS [--doc PATH]
     python report.py --criterion CRITERION_DIR FUNCTION_ID
-    python report.py --reporting RESULTS MACHINE [--doc PATH]
+    python report.py --reporting RESULTS PAIRED MACHINE [--doc PATH]
     python report.py --criterion-groups CRITERION_DIR GROUP...
 
 RUST, NAIVE, C and PYTHON hold "OPERATION SIZE MEDIAN_NS" lines, one per
@@ -20,7 +20,10 @@ the tree) into the section between `<!-- bench-reporting:begin -->` and
 `<!-- bench-reporting:end -->`. Its RESULTS hold "GROUP FUNCTION MEDIAN_NS"
 lines, one per benchmark and round, which the --criterion-groups form
 prints from criterion's results for the groups (or top-level benchmark
-ids) named.
+ids) named; PAIRED the lines benches/events.rs writes with
+KVP_BENCH_PAIRED_OUT ("FORMAT APPEND_NS WRITE_NS RATIO Q1 Q3", one per
+format and round): the ratio of a one-record write_event to an append
+measured in alternating blocks, on which the verdict rests.
 
 Exits 1 when a row fails its targets, 3 when a result is missing.
 """
@@ -186,13 +189,26 @@ def group_rounds(path: str) -> Dict[Tuple[str, str], List[float]]:
     return rounds
 
 
-def reporting_table(rounds: Dict[Tuple[str, str], List[float]], layer: bool) -> Tuple[List[str], int, int]:
-    """The table; a ratio row also shows the lowest and highest of the
-    rounds' own ratios (each round's figure over the same round's
-    reference), which says how noisy the machine was."""
+def paired_medians(path: str) -> Dict[str, List[float]]:
+    """Per format, the median over the rounds of each column of PAIRED."""
+    rounds: Dict[str, List[List[float]]] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            fmt, *numbers = line.split()
+            rounds.setdefault(fmt, []).append([float(n) for n in numbers])
+    return {fmt: [statistics.median(column) for column in zip(*rows)] for fmt, rows in rounds.items()}
+
+
+def reporting_table(
+    rounds: Dict[Tuple[str, str], List[float]], paired: Dict[str, List[float]], layer: bool
+) -> Tuple[List[str], int, int]:
+    """The table. A ratio row's verdict is the paired blocks' median ratio
+    (with their quartiles); the criterion medians' ratio is shown beside
+    it with the lowest and highest of the rounds' own ratios, which says
+    how noisy the machine was."""
     results = {key: statistics.median(values) for key, values in rounds.items()}
     rows = [
-        "| measurement | median | compared with | median | ratio or cost (rounds) | target | result |",
+        "| measurement | median | compared with | median | ratio or cost | target | result |",
         "|---|--:|---|--:|--:|---|---|",
     ]
     failures = missing = 0
@@ -207,9 +223,17 @@ def reporting_table(rounds: Dict[Tuple[str, str], List[float]], layer: bool) -> 
             rows.append(f"| {label} | {show_time(ns)} | - | - | - | - | - |")
             continue
         if kind == "ratio":
-            measure, target, ok = ns / ref, f"≤ {limit:g}x", ns / ref <= limit
             each = [a / b for a, b in zip(rounds[(group, function)], rounds[(group, reference)])]
-            shown = f"{measure:.2f}x ({min(each):.2f}-{max(each):.2f}x)"
+            shown = f"criterion {ns / ref:.2f}x (rounds {min(each):.2f}-{max(each):.2f}x)"
+            blocks = paired.get(function.split("/", 1)[1])
+            if blocks is None:
+                missing += 1
+                rows.append(f"| {label} | {show_time(ns)} | {what} | {show_time(ref)} | {shown} | | "
+                            "FAIL: no paired blocks |")
+                continue
+            _, _, ratio, q1, q3 = blocks
+            shown += f"; paired blocks **{ratio:.2f}x** (quartiles {q1:.2f}-{q3:.2f}x)"
+            target, ok = f"≤ {limit:g}x", ratio <= limit
         elif kind == "added":
             measure, target, ok = ns - ref, f"adds ≤ {show_time(limit)}", ns - ref <= limit
             shown = f"+{show_time(measure)}" if measure >= 0 else f"-{show_time(-measure)}"
@@ -239,14 +263,14 @@ def replace_section(doc: str, begin_mark: str, end_mark: str, text: str) -> bool
 
 
 def reporting(args: List[str], doc: Optional[str]) -> int:
-    if len(args) != 2:
+    if len(args) != 3:
         print(__doc__, file=sys.stderr)
         return 2
-    rounds = group_rounds(args[0])
-    with open(args[1], encoding="utf-8") as f:
+    rounds, paired = group_rounds(args[0]), paired_medians(args[1])
+    with open(args[2], encoding="utf-8") as f:
         machine = [line.rstrip("\n") for line in f if line.strip()]
     layer = any(group == "caller" for group, _ in rounds)
-    rows, failures, missing = reporting_table(rounds, layer)
+    rows, failures, missing = reporting_table(rounds, paired, layer)
     judged = sum(1 for row in rows[2:] if not row.endswith("| - |"))
     section = [
         "Machine:",
@@ -255,7 +279,9 @@ def reporting(args: List[str], doc: Optional[str]) -> int:
         "",
         "Each figure is the median over the rounds of criterion's median. The write rows",
         "append to a pool file in the page cache that is emptied every 1000 writes; encoding",
-        "and decoding work in memory.",
+        "and decoding work in memory. A write row's verdict is the median ratio of 1000 paired",
+        "blocks (20 appends, then 20 `write_event`s, or the other way round), the median over",
+        "the rounds.",
         *(["The Layer rows time the caller's thread only and subtract the same `tracing` call",
            "with no layer."] if layer else
           ["The tracing Layer (kvp-tracing) is not in this tree: its rows are not measured."]),

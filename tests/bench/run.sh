@@ -10,7 +10,8 @@
 # --write-doc  also rewrites the generated section of docs/benchmarks.md
 # --quick      short measurements (a check that it all runs; not for the doc)
 # --reporting  instead, issue 13's figures: kvp-report's benches/events.rs
-#              (one-record event vs append, decoding 1023 event records)
+#              (one-record event vs append, also in paired blocks;
+#              decoding 1023 event records)
 #              and kvp-tracing's benches/layer.rs when that crate is in the
 #              tree, three rounds, into the doc's reporting section
 #
@@ -88,7 +89,8 @@ if [ "$reporting" -eq 1 ]; then
         echo "bench: round $round of $rounds: ${benches[*]}" >&2
         rm -rf "$target"/criterion/{write-one-record,decode-1023-event-records,caller}
         sync
-        cargo bench --quiet "${benches[@]}" -- "${criterion_args[@]}" >>"$work/criterion.log" 2>&1 ||
+        KVP_BENCH_PAIRED_OUT="$work/paired.txt" \
+            cargo bench --quiet "${benches[@]}" -- "${criterion_args[@]}" >>"$work/criterion.log" 2>&1 ||
             { cat "$work/criterion.log" >&2; exit 1; }
         python3 tests/bench/report.py --criterion-groups "$target/criterion" "${groups[@]}" >>"$work/reporting.txt"
     done
@@ -97,7 +99,8 @@ if [ "$reporting" -eq 1 ]; then
     doc_args=()
     [ "$write_doc" -eq 0 ] || doc_args=(--doc docs/benchmarks.md)
     status=0
-    python3 tests/bench/report.py --reporting "$work/reporting.txt" "$work/machine.txt" "${doc_args[@]}" || status=$?
+    python3 tests/bench/report.py --reporting "$work/reporting.txt" "$work/paired.txt" "$work/machine.txt" \
+        "${doc_args[@]}" || status=$?
     if [ "$quick" -eq 1 ] && [ "$status" -eq 1 ]; then
         echo "bench: quick run: every result is there; its PASS/FAIL verdicts mean little" >&2
         status=0
