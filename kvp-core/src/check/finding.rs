@@ -161,7 +161,7 @@ impl Finding {
     /// | `partial-tail` | error | a torn write lost a record; strict readers (libazureinit-kvp) refuse a file whose size is not a multiple of 2560 |
     /// | `no-nul` (key or value) | error | C readers (`strcmp`, `strlen`) run past the field into whatever follows it |
     /// | `invalid-utf8` | error | the kernel's UTF-8 to UTF-16 conversion fails, and with it the host's whole enumeration step; text readers (cloud-init, libazureinit-kvp) fail too |
-    /// | `empty-key` | error | a key must be 1 to 254 UTF-16 code units to reach the host intact; no writer makes one (this library, the daemon and cloud-init all name their keys), so it is a foreign write or a zero-filled hole where a record was lost |
+    /// | `empty-key` | error | a key must be 1 to 254 UTF-16 code units to reach the host intact, and no agent writes one (this library refuses it; cloud-init and azure-init always name their keys), so it is a foreign write or a zero-filled hole where a record was lost |
     /// | `unsafe-file` | error | every write of this library refuses the file |
     /// | `over-safe-limit` in pool 1 | error | the host receives the text truncated |
     /// | `over-safe-limit` elsewhere | note | pools 0 and 3 hold what the host wrote within its own limits, and pools 2 and 4 never reach the host: nothing is cut |
