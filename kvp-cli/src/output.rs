@@ -159,8 +159,8 @@ fn fit(columns: &[Column], natural: &[usize], room: Width) -> Vec<usize> {
         .map(|(_, &n)| n)
         .sum::<usize>()
         + 2 * columns.len().saturating_sub(1);
-    let shrinking: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].shrinks).collect();
-    let mut order = shrinking.clone();
+    // The shrinking columns, narrowest first.
+    let mut order: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].shrinks).collect();
     order.sort_by_key(|&i| natural[i]);
     let mut left = total.saturating_sub(fixed);
     let mut limits: Vec<usize> = columns.iter().map(|c| c.max).collect();
