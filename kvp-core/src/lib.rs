@@ -46,7 +46,7 @@ pub mod store;
 mod sys;
 pub mod text;
 
-pub use check::{CheckReport, Finding, RepairReport};
+pub use check::{CheckReport, Finding, RepairReport, Severity};
 pub use error::{Error, ErrorKind, Field, LockHolder, Result, Unit, UnsafeReason};
 pub use limits::{PoolMode, MAX_UNIQUE_KEYS};
 pub use pool::{Pool, DEFAULT_DIR};
