@@ -164,17 +164,23 @@ fn load(entries: &[input::Entry], mode: PoolMode) {
     }
 }
 
+/// `--escapes` names keys, which hold at most 511 bytes; the escaped form is
+/// fuzzed on that much of the input (escape allocates per character, which
+/// AddressSanitizer makes slow on whole load files).
+const KEY_BYTES: usize = 1024;
+
 fuzz_target!(|data: &[u8]| {
     // escape covers any bytes; the rest reads text, as `kvp load` does.
-    let shown = escape::escape(data);
-    assert_eq!(escape::unescape(&shown).as_deref(), Ok(data));
+    let key = &data[..data.len().min(KEY_BYTES)];
+    let shown = escape::escape(key);
+    assert_eq!(escape::unescape(&shown).as_deref(), Ok(key));
     assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+    if let Ok(Ok(bytes)) = std::str::from_utf8(key).map(escape::unescape) {
+        assert_eq!(escape::unescape(&escape::escape(&bytes)), Ok(bytes));
+    }
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(bytes) = escape::unescape(text) {
-        assert_eq!(escape::unescape(&escape::escape(&bytes)), Ok(bytes));
-    }
     match input::parse_records(text) {
         Ok(entries) => {
             round_trips(text, &entries);

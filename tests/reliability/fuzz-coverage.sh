@@ -8,7 +8,8 @@
 #
 #   tests/reliability/fuzz-coverage.sh [SECONDS] [TARGET...]
 #
-# Prints, per target, the runs, the coverage (edges, features), the corpus
+# fuzz/dict/TARGET.dict, where it exists, gives libFuzzer the tokens of the
+# formats (field names, separators, quotes). Prints, per target, the runs, the coverage (edges, features), the corpus
 # and the findings. A crash, a timeout or an out-of-memory input fails the
 # run: the reproducer is saved under fuzz/artifacts/TARGET/ and its path
 # printed with the command that replays it.
@@ -60,9 +61,11 @@ for t in "${targets[@]}"; do
     artifacts=$root/fuzz/artifacts/$t/
     mkdir -p "$corpus" "$artifacts"
     log=$work/$t.log
+    dict=()
+    [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="$root/fuzz/dict/$t.dict")
     (cd fuzz && cargo fuzz run "$t" "$corpus" "$work/seeds/$t" -- \
         -max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=20 -rss_limit_mb=2048 \
-        -artifact_prefix="$artifacts" -print_final_stats=1 -print_pcs=0) >"$log" 2>&1
+        "${dict[@]}" -artifact_prefix="$artifacts" -print_final_stats=1) >"$log" 2>&1
     status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
@@ -90,7 +93,9 @@ for t in "${targets[@]}"; do
 done
 elapsed=$(($(date +%s) - start))
 if [ $failed -eq 0 ]; then
-    echo "fuzz: ${#targets[@]} targets, ${seconds}s each, $total_runs runs in ${elapsed}s, no finding"
+    # One target's line is its own summary.
+    [ ${#targets[@]} -eq 1 ] ||
+        echo "fuzz: ${#targets[@]} targets, ${seconds}s each, $total_runs runs in ${elapsed}s, no finding"
 else
     echo "fuzz: ${#targets[@]} targets, ${seconds}s each, $failed with a finding"
     exit 1
