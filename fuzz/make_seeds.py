@@ -173,6 +173,9 @@ def main(out: str) -> None:
     for i, r in enumerate(peers["reports_azure_init"]):
         fields[f"peer-report{i}"] = b"\0" + r["value"].encode()
     fields["report-quoted"] = b"\0result=error|reason='a|b ''c'''|agent=x|vm_id=y|timestamp=t|note=\"q\"\"q\""
+    fields["built-report"] = b"\x03\x0bAzure-Init/1.0\x1f00000000-0000-0000-0000-000000000abc\x1fno network" \
+        b"\x1f2026-06-17T00:00:00Z\x1fendpoint=http://example.com\x1fnote=a|b 'c\""
+    fields["built-report-long"] = b"\x03\x01agent\x1fvm\x1f" + b"r" * 900 + b"\x1fk=" + b"v" * 900
     for i, ts in enumerate(["2026-06-17T00:00:00Z", "2026-06-17T00:00:00.123456+00:00",
                             "2026-06-17T00:00:00.123456789-05:30", "2024-02-29T23:59:59.9",
                             "0000-01-01T00:00:00", "9999-12-31T23:59:59.999999999+23:59"]):

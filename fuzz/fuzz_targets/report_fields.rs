@@ -14,7 +14,10 @@
 //!   `reader::decode`: one event with the same kind, name, payload,
 //!   encoding and result, its timestamp and duration as exact as the
 //!   format keeps them.
-//! - anything else: all three on the rest.
+//! - `3`: a report built from fields in the rest (see [`built_report`]),
+//!   which round-trips as in `0` when it passes `check`, and which
+//!   `write_report` writes so that `read_report` reads it.
+//! - anything else: `0`, `1` and `2` on the rest.
 #![no_main]
 
 use std::time::Duration;
@@ -40,20 +43,7 @@ fn report(text: &str) {
     if report.check().is_err() {
         return;
     }
-    let azure = report.encode(Dialect::AzureInit);
-    let explicit = ProvisioningReport {
-        pps_type: Some(report.pps_type.unwrap_or(PpsType::None)),
-        ..report.clone()
-    };
-    assert_eq!(
-        ProvisioningReport::decode(&azure).as_ref(),
-        Ok(&explicit),
-        "azure-init dialect: {azure:?}"
-    );
-    let cloud = report.encode(Dialect::CloudInit);
-    let again = ProvisioningReport::decode(&cloud)
-        .unwrap_or_else(|e| panic!("cloud-init dialect: {e}: {cloud:?}"));
-    assert_eq!(again.encode(Dialect::CloudInit), cloud);
+    round_trip(&report);
     for dialect in [Dialect::AzureInit, Dialect::CloudInit] {
         let Ok(safe) = report.encode_safe(dialect) else {
             continue;
@@ -77,6 +67,77 @@ fn report(text: &str) {
             );
         }
     }
+}
+
+/// The round trips of a report that passes `check`: azure-init's dialect
+/// decodes to the same report (`pps_type` made explicit, as it writes
+/// it); cloud-init's to one that encodes to the same value (it strips
+/// trailing whitespace).
+fn round_trip(report: &ProvisioningReport) {
+    let azure = report.encode(Dialect::AzureInit);
+    let explicit = ProvisioningReport {
+        pps_type: Some(report.pps_type.unwrap_or(PpsType::None)),
+        ..report.clone()
+    };
+    assert_eq!(
+        ProvisioningReport::decode(&azure).as_ref(),
+        Ok(&explicit),
+        "azure-init dialect: {azure:?}"
+    );
+    let cloud = report.encode(Dialect::CloudInit);
+    let again = ProvisioningReport::decode(&cloud)
+        .unwrap_or_else(|e| panic!("cloud-init dialect: {e}: {cloud:?}"));
+    assert_eq!(again.encode(Dialect::CloudInit), cloud);
+}
+
+/// A report built from fields (separated by 0x1f: agent, vm_id,
+/// timestamp, reason, then `name=value` supporting data): one that passes
+/// `check` round-trips, and `write_report` then `read_report` on a store
+/// gives back what `encode_safe` wrote.
+fn built_report(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(rest);
+    let mut fields = text.split('\x1f');
+    let (agent, vm_id) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
+    let mut report = match fields.next() {
+        Some(reason) if flags & 1 != 0 => ProvisioningReport::error(agent, vm_id, reason),
+        _ => ProvisioningReport::success(agent, vm_id),
+    };
+    if flags & 2 != 0 {
+        report = report.with_timestamp(fields.next().unwrap_or(""));
+    }
+    if flags & 4 != 0 {
+        report = report.with_pps_type(PpsType::Savable);
+    }
+    for field in fields {
+        let (name, value) = field.split_once('=').unwrap_or((field, ""));
+        report = report.with_supporting(name, value);
+    }
+    if report.check().is_err() {
+        return;
+    }
+    let fixed = report.clone().with_timestamp(
+        report
+            .timestamp
+            .clone()
+            .unwrap_or_else(|| "2026-06-17T00:00:00+00:00".to_owned()),
+    );
+    round_trip(&fixed);
+    let dialect = if flags & 8 != 0 {
+        Dialect::CloudInit
+    } else {
+        Dialect::AzureInit
+    };
+    let store = kvp_core::MemoryStore::new();
+    let Ok(written) = kvp_report::write_report(&store, &fixed, dialect) else {
+        return;
+    };
+    let read = kvp_report::read_report(&store).unwrap_or_else(|e| {
+        panic!("write_report wrote what read_report refuses: {e}: {written:?}")
+    });
+    assert_eq!(read, ProvisioningReport::decode(&written).ok());
 }
 
 fn timestamp(text: &str) {
@@ -225,6 +286,7 @@ fuzz_target!(|data: &[u8]| {
         (0, Some(text)) => report(text),
         (1, Some(text)) => timestamp(text),
         (2, _) => event(rest),
+        (3, _) => built_report(rest),
         (_, text) => {
             if let Some(text) = text {
                 report(text);
