@@ -51,14 +51,12 @@ fn report(text: &str) {
         assert!(PoolMode::Safe.check_value(&safe).is_ok(), "{safe:?}");
         let back = ProvisioningReport::decode(&safe)
             .unwrap_or_else(|e| panic!("encode_safe wrote what does not decode: {e}: {safe:?}"));
+        // As the unshortened value reads: cloud-init's dialect strips
+        // trailing whitespace, which a last standard field may end with.
+        let plain = ProvisioningReport::decode(&report.encode(dialect)).expect("round trip");
         assert_eq!(
             (back.result, &back.agent, &back.vm_id, &back.timestamp),
-            (
-                report.result,
-                &report.agent,
-                &report.vm_id,
-                &report.timestamp
-            )
+            (plain.result, &plain.agent, &plain.vm_id, &plain.timestamp)
         );
         if safe != report.encode(dialect) {
             assert!(

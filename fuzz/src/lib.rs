@@ -19,7 +19,8 @@
 //!   with `0x7f` becomes a partial trailing record of its other bytes.
 //!   Bytes are kept as they are: a NUL in a value leaves garbage after
 //!   the NUL, a key of 512 bytes or more leaves a key field with no NUL.
-//!   This lets the fuzzer build many records from a few bytes.
+//!   This lets the fuzzer build many records from a few bytes (at most
+//!   [`MAX_COMPACT_RECORDS`]; later lines are ignored).
 //! - [`WHOLE`]: a raw body is cut to whole records.
 //!
 //! The other flags are for the targets to read ([`FULL_MODE`],
@@ -32,6 +33,11 @@ use kvp_core::{record, RawRecord, RECORD_SIZE};
 
 /// Marks the end of an input that carries a script.
 pub const MAGIC: &[u8; 4] = b"\xffKVP";
+/// Most records a compact body makes: two chunks of the store's 64-record
+/// walks and a bit, so that chunk boundaries are crossed, while a body of
+/// line breaks cannot turn into megabytes of image that every target then
+/// scans byte by byte.
+pub const MAX_COMPACT_RECORDS: usize = 130;
 /// Flag: the body is `key=value` lines, not a raw image.
 pub const COMPACT: u8 = 1;
 /// Flag: a raw body is cut to whole records.
@@ -104,7 +110,7 @@ pub fn join(body: &[u8], flags: u8, ops: &[u8]) -> Vec<u8> {
 fn compact_image(body: &[u8], expand: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
     let mut image = Vec::new();
     let mut tail: &[u8] = &[];
-    for line in body.split(|&b| b == b'\n') {
+    for line in body.split(|&b| b == b'\n').take(MAX_COMPACT_RECORDS) {
         if let Some(partial) = line.strip_prefix(&[0x7f]) {
             tail = &partial[..partial.len().min(RECORD_SIZE - 1)];
             continue;
