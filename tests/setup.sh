@@ -4,6 +4,7 @@
 set -euo pipefail
 
 CBINDGEN_VERSION=0.29.2
+CARGO_FUZZ_VERSION=0.13.2
 DEBIAN_PACKAGES=(valgrind clang libclang-rt-14-dev pkg-config gcc g++ make strace util-linux hyperv-daemons cloud-init)
 PYTHON_PACKAGES=(maturin pytest mypy)
 # What cloud-init 25.1 and 26.x import (the interop suite runs them from
@@ -32,6 +33,13 @@ done
 if ! cbindgen --version 2>/dev/null | grep -q " $CBINDGEN_VERSION\$"; then
     echo "setup: cargo installing cbindgen $CBINDGEN_VERSION"
     cargo install -q --locked cbindgen --version "$CBINDGEN_VERSION"
+fi
+
+# Coverage-guided fuzzing (tests/suites/70-fuzz.sh); it runs on the stable
+# toolchain with RUSTC_BOOTSTRAP=1.
+if ! cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION\$"; then
+    echo "setup: cargo installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    cargo install -q --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION"
 fi
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt

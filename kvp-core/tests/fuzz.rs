@@ -1,11 +1,11 @@
-//! Fuzzing of the record decoder and the pool parser, on stable Rust
-//! (cargo fuzz needs nightly, which this toolchain cannot fetch): arbitrary
-//! pool images, read and written through both stores and the checker, must
-//! never panic and must keep the pool's invariants.
+//! Random testing of the record decoder and the pool parser with proptest:
+//! arbitrary pool images, read and written through both stores and the
+//! checker, must never panic and must keep the pool's invariants.
 //!
 //! `cargo test` runs a short pass; tests/reliability/fuzz.sh runs it for
 //! minutes with PROPTEST_CASES raised. Findings are kept as regression
-//! cases in tests/fuzz.proptest-regressions.
+//! cases in tests/fuzz.proptest-regressions. The coverage-guided targets
+//! (cargo-fuzz) are in fuzz/, run by tests/reliability/fuzz-coverage.sh.
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;

@@ -55,14 +55,19 @@ pub const STANDARD_FIELDS: [&str; 7] = [
 ];
 
 /// Refuses a supporting-data name that would not decode back as written:
-/// an empty name, one holding `=` (decoders split at the first), a
-/// [`STANDARD_FIELDS`] name, or [`SHORTENED_FIELD`], which only
+/// an empty name, one holding `=` (decoders split at the first), one that
+/// starts with a quote character (`'` or `"`: each dialect writes the
+/// other's quote bare at the start of a field, where a decoder that reads
+/// both dialects takes it for an opening quote), a [`STANDARD_FIELDS`]
+/// name, or [`SHORTENED_FIELD`], which only
 /// [`ProvisioningReport::encode_safe`] writes.
 pub fn check_supporting_name(name: &str) -> Result<()> {
     let reason = if name.is_empty() {
         "it is empty"
     } else if name.contains('=') {
         "it holds '=', where decoders split the field"
+    } else if name.starts_with(['\'', '"']) {
+        "it starts with a quote character, which decoders take for a quoted field"
     } else if STANDARD_FIELDS.contains(&name) {
         "it is a standard report field"
     } else if name == SHORTENED_FIELD {

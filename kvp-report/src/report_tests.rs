@@ -149,3 +149,46 @@ fn check_refuses_what_would_not_decode_back() {
         );
     }
 }
+
+/// Found by the report_fields fuzz target (fuzz/): a supporting-data name
+/// that starts with a quote character passed `check`, and the dialect
+/// whose quote it is not wrote it bare (`|'note=x`), which the decoder,
+/// taking either quote, read as an unclosed quoted field: `write_report`
+/// wrote a report that `read_report` refused.
+#[test]
+fn check_refuses_names_a_decoder_takes_for_quoted() {
+    for (name, dialect) in [
+        ("'note", Dialect::AzureInit),
+        ("\"note", Dialect::CloudInit),
+    ] {
+        let r = base(ReportResult::Success).with_supporting(name, "x");
+        assert!(
+            ProvisioningReport::decode(&r.encode(dialect)).is_err(),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                r.check(),
+                Err(Error::InvalidField {
+                    field: "supporting-data name",
+                    ..
+                })
+            ),
+            "{name}"
+        );
+        let pool = MemoryStore::new();
+        assert!(write_report(&pool, &r, dialect).is_err());
+        assert!(pool.is_empty().unwrap(), "nothing written");
+    }
+    // A quote elsewhere in a name is fine: the field is quoted if needed.
+    for name in ["it's", "a\"b"] {
+        let r = base(ReportResult::Success).with_supporting(name, "x");
+        assert!(r.check().is_ok(), "{name}");
+        for dialect in [Dialect::AzureInit, Dialect::CloudInit] {
+            let pool = MemoryStore::new();
+            write_report(&pool, &r, dialect).unwrap();
+            let back = read_report(&pool).unwrap().unwrap();
+            assert_eq!(back.supporting_data, r.supporting_data, "{name}");
+        }
+    }
+}

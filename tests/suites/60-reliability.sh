@@ -5,7 +5,8 @@
 # with guard pages plain, under valgrind and under clang AddressSanitizer,
 # and creation modes and descriptor leaks through C and Python. Needs root
 # (mounts in private namespaces, setuid nobody), as CI has. The long fuzz
-# and soak runs are tests/reliability/fuzz.sh and soak.sh, not run here.
+# and soak runs are tests/reliability/fuzz.sh and soak.sh, not run here;
+# coverage-guided fuzzing is suite 70-fuzz.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
