@@ -4,8 +4,12 @@
 set -euo pipefail
 
 CBINDGEN_VERSION=0.29.2
-DEBIAN_PACKAGES=(valgrind clang libclang-rt-14-dev pkg-config gcc g++ make strace util-linux hyperv-daemons cloud-init)
-PYTHON_PACKAGES=(maturin pytest mypy)
+DEBIAN_PACKAGES=(valgrind clang libclang-rt-14-dev pkg-config gcc g++ make strace util-linux hyperv-daemons cloud-init
+    # tests/suites/70-packaging.sh: .debs, lintian, RPMs (find-debuginfo is in debugedit and needs
+    # eu-strip and cpio), abidw/abidiff, CMake
+    debhelper dh-python lintian rpm debugedit elfutils cpio abigail-tools cmake man-db python3-venv)
+# ziglang: maturin --zig links the manylinux2014 wheel; auditwheel reads its tag.
+PYTHON_PACKAGES=(maturin pytest mypy ziglang auditwheel)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
