@@ -142,20 +142,22 @@ make_install() {
     local lib=$prefix/lib/libkvp.so.$version kvp=$prefix/bin/kvp size
     for f in "$lib" "$kvp"; do
         # (.debug_gdb_scripts is loaded at run time: strip keeps it.)
-        if readelf -SW "$f" | grep -qE '\.debug_(info|line|str|abbrev)'; then echo "$f is not stripped"; return 1; fi
-        readelf --string-dump=.gnu_debuglink "$f" | grep -q "$(basename "$f").debug" ||
+        if grep -qE '\.debug_(info|line|str|abbrev)' <<<"$(readelf -SW "$f")"; then echo "$f is not stripped"; return 1; fi
+        grep -q "$(basename "$f").debug" <<<"$(readelf --string-dump=.gnu_debuglink "$f")" ||
             { echo "$f has no debuglink"; return 1; }
-        readelf -S "$(dirname "$f")/.debug/$(basename "$f").debug" | grep -q '\.debug_line' ||
+        grep -q '\.debug_line' <<<"$(readelf -S "$(dirname "$f")/.debug/$(basename "$f").debug")" ||
             { echo "no debug file for $f"; return 1; }
     done
-    if readelf -SW "$prefix/lib/libkvp.a" 2>/dev/null | grep -qE '\.debug_(info|line)'; then echo "libkvp.a keeps debug sections"; return 1; fi
+    if grep -qE '\.debug_(info|line)' <<<"$(readelf -SW "$prefix/lib/libkvp.a" 2>/dev/null)"; then
+        echo "libkvp.a keeps debug sections"; return 1
+    fi
     size=$(stat -c %s "$lib")
     [ "$size" -lt 1000000 ] || { echo "libkvp.so is $size bytes"; return 1; }
     [ -f "$prefix/share/man/man1/kvp.1" ] && [ -f "$prefix/share/bash-completion/completions/kvp" ] &&
         [ -f "$prefix/share/zsh/site-functions/_kvp" ] && [ -f "$prefix/share/fish/vendor_completions.d/kvp.fish" ] &&
         [ -f "$prefix/lib/cmake/kvp/kvpConfig.cmake" ] && [ -f "$prefix/lib/cmake/kvp/kvpConfigVersion.cmake" ] ||
         { echo "missing files:"; find "$prefix" -type f; return 1; }
-    "$kvp" --version | grep -qx "kvp $version" || return 1
+    [ "$("$kvp" --version)" = "kvp $version" ] || return 1
     echo "libkvp.so.$version $((size / 1024)) KiB stripped (debug in .debug/), kvp $(($(stat -c %s "$kvp") / 1024)) KiB"
 }
 
@@ -169,7 +171,7 @@ run_c_examples() {
     printf '4b8f1a2c-0d6e-4c1f-9a57-2e3d4c5b6a70' >>"$pools/.kvp_pool_3"
     truncate -s 2560 "$pools/.kvp_pool_3"
     log=$("$out/agent" --dir "$pools") && grep -q '^PROVISIONING_REPORT: result=success|' <<<"$log" &&
-        "$out/dlopen_demo" --dir "$pools" | grep -qx 'DLOPEN_DEMO: written through dlopen' &&
+        grep -qx 'DLOPEN_DEMO: written through dlopen' <<<"$("$out/dlopen_demo" --dir "$pools")" &&
         [ "$(stat -c %s "$pools/.kvp_pool_1")" -eq 5120 ] || { echo "$log"; echo "the C examples in $out failed"; return 1; }
 }
 
@@ -277,7 +279,8 @@ options = options.replace(field, "").replace(
     "    pub create_mode: u32,\n}", "    pub create_mode: u32,\n    /// Moved: an incompatible change.\n" + field + "}")
 open(f"{crate}/src/options.rs", "w").write(options)
 PY
-    (cd "$alt/kvp-ffi" && CARGO_NET_OFFLINE=true CARGO_TARGET_DIR=$work/abi-altered-target cargo build -q --locked) ||
+    # --offline, not --locked: the lock file of this one-crate workspace is the tree's, pruned.
+    (cd "$alt/kvp-ffi" && CARGO_TARGET_DIR=$work/abi-altered-target cargo build -q --offline) ||
         return 1
     if abi_compatible "$baseline" "$work/abi-altered-target/debug/libkvp.so" >"$work/abi-altered.log"; then
         cat "$work/abi-altered.log"; echo "the check passed a changed kvp_options"; return 1
@@ -298,9 +301,9 @@ wheel_and_sdist() {
     local wheel
     wheel=$(the_wheel) && [ -f "$wheels/hyperv_kvp-$version.tar.gz" ] || { ls "$wheels"; return 1; }
     auditwheel show "$wheel" >"$work/auditwheel.log" 2>&1 || { cat "$work/auditwheel.log"; return 1; }
-    tr '\n' ' ' <"$work/auditwheel.log" | grep -q '"manylinux_2_17_x86_64"' || { cat "$work/auditwheel.log"; return 1; }
+    grep -q '"manylinux_2_17_x86_64"' <<<"$(tr '\n' ' ' <"$work/auditwheel.log")" || { cat "$work/auditwheel.log"; return 1; }
     mkdir -p "$work/wheel" && (cd "$work/wheel" && python3 -m zipfile -e "$wheel" .) || return 1
-    if readelf -SW "$work/wheel/hyperv_kvp/_native.abi3.so" | grep -qE '\.debug_(info|line)'; then echo "the extension is not stripped"; return 1; fi
+    if grep -qE '\.debug_(info|line)' <<<"$(readelf -SW "$work/wheel/hyperv_kvp/_native.abi3.so")"; then echo "the extension is not stripped"; return 1; fi
     echo "$(basename "$wheel") ($(($(stat -c %s "$wheel") / 1024)) KiB, auditwheel: manylinux_2_17 = manylinux2014) and the sdist"
 }
 
@@ -365,7 +368,7 @@ deb_build() {
 }
 
 deb_contents() {
-    local ma problems=0
+    local ma problems=0 deb
     ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
     expect() {
         local deb=$1 path
@@ -420,7 +423,7 @@ deb_c_examples() {
     mkdir -p "$out"
     # /usr only: no PKG_CONFIG_PATH, no CMAKE_PREFIX_PATH, no rpath needed.
     env -u PKG_CONFIG_PATH make -s -C examples/c OUT="$out" >/dev/null && run_c_examples "$out" || return 1
-    readelf -d "$out/agent" | grep -q 'NEEDED.*libkvp.so.0' || return 1
+    grep -q 'NEEDED.*libkvp.so.0' <<<"$(readelf -d "$out/agent")" || return 1
     (unset CMAKE_PREFIX_PATH && cmake_examples "$work/deb-cmake") || return 1
     grep -q "kvp_DIR:PATH=/usr/lib/" "$work/deb-cmake/CMakeCache.txt" || { grep kvp_DIR "$work/deb-cmake/CMakeCache.txt"; return 1; }
     echo "examples/c against /usr: pkg-config and find_package(kvp), built and ran"
@@ -436,8 +439,8 @@ from hyperv_kvp import KvpPool
 assert hyperv_kvp.__file__.startswith("/usr/lib/python3/dist-packages/"), hyperv_kvp.__file__
 KvpPool(3, directory=sys.argv[1], mode="full").load([("VirtualMachineId", "4f1c7a52-vm")])
 PY
-    (cd "$work" && /usr/bin/python3 "$root/examples/python/provision_report.py" "$dir") | grep -q "provisioned VM 4f1c7a52-vm" ||
-        return 1
+    (cd "$work" && /usr/bin/python3 "$root/examples/python/provision_report.py" "$dir") >"$work/deb-example.log" || return 1
+    grep -q "provisioned VM 4f1c7a52-vm" "$work/deb-example.log" || { cat "$work/deb-example.log"; return 1; }
     echo "examples/python/provision_report.py ran on $(/usr/bin/python3 --version) with the packaged hyperv_kvp"
 }
 
@@ -446,10 +449,11 @@ deb_cli() {
     mkdir -p "$dir"
     [ "$(command -v kvp)" = /usr/bin/kvp ] || { echo "kvp is $(command -v kvp)"; return 1; }
     kvp --dir "$dir" set NOTE packaged && [ "$(kvp --dir "$dir" get NOTE)" = packaged ] || return 1
-    MANWIDTH=80 man kvp 2>"$work/man.err" | grep -q 'kvp - Read, write and check Hyper-V KVP pool files' &&
-        MANWIDTH=80 man kvp-events 2>>"$work/man.err" | grep -q '^NAME' && [ ! -s "$work/man.err" ] ||
+    MANWIDTH=80 man kvp >"$work/man.txt" 2>"$work/man.err" && MANWIDTH=80 man kvp-events >>"$work/man.txt" 2>>"$work/man.err" &&
+        grep -q 'kvp - Read, write and check Hyper-V KVP pool files' "$work/man.txt" &&
+        grep -q '^kvp-events(1)' "$work/man.txt" && [ ! -s "$work/man.err" ] ||
         { cat "$work/man.err"; echo "man kvp failed"; return 1; }
-    bash -c '. /usr/share/bash-completion/completions/kvp && complete -p kvp' | grep -q kvp || return 1
+    grep -q kvp <<<"$(bash -c '. /usr/share/bash-completion/completions/kvp && complete -p kvp')" || return 1
     echo "kvp $(kvp --version | cut -d' ' -f2) from /usr/bin; man kvp and man kvp-events; bash completion loads"
 }
 
@@ -465,7 +469,7 @@ rpm_build() {
 }
 
 rpm_contents() {
-    local dir=$area/rpm/RPMS/$rpm_arch release=1 problems=0
+    local dir=$area/rpm/RPMS/$rpm_arch release=1 problems=0 name
     expect_rpm() {
         local name=$1 path
         shift
@@ -499,7 +503,7 @@ rpm_contents() {
 
 cargo_install() {
     (cd "$src" && CARGO_NET_OFFLINE=true cargo install -q --locked --path kvp-cli --root "$work/cargo-root") || return 1
-    "$work/cargo-root/bin/kvp" --version | grep -qx "kvp $version" && echo "cargo install --path kvp-cli: $("$work/cargo-root/bin/kvp" --version)"
+    [ "$("$work/cargo-root/bin/kvp" --version)" = "kvp $version" ] && echo "cargo install --path kvp-cli: $("$work/cargo-root/bin/kvp" --version)"
 }
 
 # step, and whether it passed (step itself always returns 0).
