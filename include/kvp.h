@@ -11,7 +11,7 @@
  *   value is validated as UTF-8 (KVP_ERR_INVALID_UTF8). Paths are any bytes,
  *   as for open(2).
  * - Out-parameters are written only on success. The one exception:
- *   kvp_read also sets *value_len on KVP_ERR_BUFFER_TOO_SMALL.
+ *   kvp_read and kvp_vm_id also set the length on KVP_ERR_BUFFER_TOO_SMALL.
  * - Panics are caught inside the library and returned as KVP_ERR_PANIC:
  *   nothing ever unwinds into C.
  * - Threads: one kvp_store may be used by any number of threads at once,
@@ -29,8 +29,9 @@
  *   kvp_version are static. The string from kvp_last_error_message belongs
  *   to the library and stays valid until this thread's next call of a
  *   function that returns kvp_status (or kvp_close, kvp_string_free,
- *   kvp_options_init). Strings passed to a kvp_foreach_fn are valid only
- *   during that callback.
+ *   kvp_options_init, kvp_report_init, kvp_event_init). Strings passed to
+ *   a kvp_foreach_fn, and a kvp_event_entry passed to a kvp_event_fn with
+ *   all it points to, are valid only during that callback.
  */
 
 #ifndef KVP_H
@@ -146,6 +147,210 @@
 #define KVP_FOREACH_STOP 1
 
 /**
+ * `kvp_report.result`: `result=success`. The default.
+ */
+#define KVP_REPORT_SUCCESS 0
+
+/**
+ * `kvp_report.result`: `result=error`; the report then needs a reason.
+ */
+#define KVP_REPORT_ERROR 1
+
+/**
+ * `kvp_write_report` dialect: as cloud-init's `errors.encode_report`
+ * writes it (quote `'`, its field order, no `pps_type` unless set).
+ */
+#define KVP_DIALECT_CLOUD_INIT 0
+
+/**
+ * `kvp_write_report` dialect: as azure-init's libazureinit-kvp writes it
+ * (quote `"`, its field order, `pps_type=None` when unset).
+ */
+#define KVP_DIALECT_AZURE_INIT 1
+
+/**
+ * `kvp_report.pps_type`: no `pps_type` field (the cloud-init dialect
+ * writes none; the azure-init dialect writes `None`). The default.
+ */
+#define KVP_PPS_TYPE_UNSET 0
+
+/**
+ * `kvp_report.pps_type`: `None`, not pre-provisioned.
+ */
+#define KVP_PPS_TYPE_NONE 1
+
+/**
+ * `kvp_report.pps_type`: `PreprovisionedOSDisk`.
+ */
+#define KVP_PPS_TYPE_PREPROVISIONED_OS_DISK 2
+
+/**
+ * `kvp_report.pps_type`: `Running`.
+ */
+#define KVP_PPS_TYPE_RUNNING 3
+
+/**
+ * `kvp_report.pps_type`: `Savable`.
+ */
+#define KVP_PPS_TYPE_SAVABLE 4
+
+/**
+ * `kvp_report.pps_type`: `Unknown`.
+ */
+#define KVP_PPS_TYPE_UNKNOWN 5
+
+/**
+ * Bytes of a buffer that always holds a UUID (a VM id, an event id) and
+ * its NUL: 36 characters and one.
+ */
+#define KVP_UUID_SIZE 37
+
+/**
+ * `kvp_event_entry.format` of a report or a raw record: no event format.
+ * Also of an event in a format this version has no constant for (its
+ * name is then in `format_name`). Never valid in a `kvp_event`.
+ */
+#define KVP_EVENT_FORMAT_NONE 0
+
+/**
+ * `DIAG_V1`, azure-init's versioned diagnostics format. The default.
+ */
+#define KVP_EVENT_FORMAT_DIAG_V1 1
+
+/**
+ * cloud-init 22.4 to 24.3 records (`ts` ending in `Z`, no VM id).
+ */
+#define KVP_EVENT_FORMAT_CLOUD_INIT_22_4 2
+
+/**
+ * cloud-init 24.4 to 25.x records (`ts` ending in `+00:00`, no VM id).
+ */
+#define KVP_EVENT_FORMAT_CLOUD_INIT_24_4 3
+
+/**
+ * cloud-init 26.1 and later (the VM id in the key, `duration` on
+ * finishes).
+ */
+#define KVP_EVENT_FORMAT_CLOUD_INIT_26_1 4
+
+/**
+ * azure-init's tracing records of today; read only.
+ */
+#define KVP_EVENT_FORMAT_AZURE_INIT_TRACING 5
+
+/**
+ * An event that opens an operation.
+ */
+#define KVP_EVENT_KIND_START 0
+
+/**
+ * An event that closes an operation (with its result and duration).
+ */
+#define KVP_EVENT_KIND_FINISH 1
+
+/**
+ * A point event. The default.
+ */
+#define KVP_EVENT_KIND_EVENT 2
+
+/**
+ * No result. The default.
+ */
+#define KVP_EVENT_RESULT_NONE 0
+
+/**
+ * cloud-init `SUCCESS`, `DIAG_V1` `success`.
+ */
+#define KVP_EVENT_RESULT_SUCCESS 1
+
+/**
+ * cloud-init `WARN` (`DIAG_V1` has none: `KVP_ERR_UNSUPPORTED`).
+ */
+#define KVP_EVENT_RESULT_WARN 2
+
+/**
+ * cloud-init `FAIL`, `DIAG_V1` `fail`.
+ */
+#define KVP_EVENT_RESULT_FAIL 3
+
+/**
+ * Read only: another token, spelled in `kvp_event_entry.result_text`.
+ */
+#define KVP_EVENT_RESULT_OTHER 4
+
+/**
+ * `duration_ns` of an event without a duration. The default.
+ */
+#define KVP_DURATION_NONE -1
+
+/**
+ * `kvp_event.flags`: send the payload compressed (`gz+b64`: gzip in
+ * `DIAG_V1`, zlib in cloud-init's `compressed` events, whose type it
+ * becomes unless `event_type` says otherwise).
+ */
+#define KVP_EVENT_COMPRESSED 1
+
+/**
+ * `kvp_foreach_event` flag: return a text event whose chunks are partly
+ * missing, with what is there and `missing_chunks` set, instead of its
+ * records raw with `KVP_REASON_INCOMPLETE_GROUP`.
+ */
+#define KVP_EVENTS_PARTIAL 1
+
+/**
+ * `kvp_event_entry.entry`: a decoded event.
+ */
+#define KVP_ENTRY_EVENT 0
+
+/**
+ * `kvp_event_entry.entry`: a `PROVISIONING_REPORT` record that decodes.
+ */
+#define KVP_ENTRY_REPORT 1
+
+/**
+ * `kvp_event_entry.entry`: a record left as it is, with its reason.
+ */
+#define KVP_ENTRY_RAW 2
+
+/**
+ * A raw record of no known format (not an error: any program may write
+ * pool 1).
+ */
+#define KVP_REASON_NONE 0
+
+/**
+ * A `DIAG_V*` schema this version does not read.
+ */
+#define KVP_REASON_UNSUPPORTED_VERSION 1
+
+/**
+ * Chunks of the record's event are missing.
+ */
+#define KVP_REASON_INCOMPLETE_GROUP 2
+
+/**
+ * A chunk index appears more than once.
+ */
+#define KVP_REASON_DUPLICATE_CHUNK 3
+
+/**
+ * The payload's encoding is unknown or its data bad (base64, zlib, gzip,
+ * UTF-8, or over the 64 MiB decompression cap).
+ */
+#define KVP_REASON_UNDECODABLE 4
+
+/**
+ * The key or value lacks the format's shape.
+ */
+#define KVP_REASON_MALFORMED 5
+
+/**
+ * A reason this version has no constant for; its name is in
+ * `reason_name`.
+ */
+#define KVP_REASON_OTHER 6
+
+/**
  * What a call did. `KVP_OK` is zero; every other value is a failure whose
  * detail is in `kvp_last_error_message()`.
  *
@@ -247,6 +452,32 @@ typedef enum kvp_status {
    * than the cap (64 MiB); nothing was read.
    */
   KVP_ERR_POOL_TOO_LARGE = 19,
+  /**
+   * A report or event field is refused by its format: empty, holding
+   * `|`, a malformed UUID (event id, VM id for the format) or timestamp,
+   * or not allowed for the event's kind (a `DIAG_V1` start with a
+   * result, a finish without one). Nothing was written.
+   */
+  KVP_ERR_INVALID_FIELD = 20,
+  /**
+   * A report or event is larger than its format allows: a `DIAG_V1`
+   * agent over 32 bytes or name over 48, a duration over the format's
+   * cap, a payload needing more than 1023 records, or a report whose
+   * fixed fields alone exceed the value limit. Nothing was written.
+   */
+  KVP_ERR_FIELD_TOO_LARGE = 21,
+  /**
+   * The event's format cannot carry what was asked: a `WARN` result in
+   * `DIAG_V1`, or bytes that are not UTF-8 sent without
+   * `KVP_EVENT_COMPRESSED`. Nothing was written.
+   */
+  KVP_ERR_UNSUPPORTED = 22,
+  /**
+   * The machine's product UUID (/sys/class/dmi/id/product_uuid) is
+   * empty, all zeros, all ones or not a UUID: there is no VM id, and
+   * none is made up. (A missing or unreadable file is `KVP_ERR_IO`.)
+   */
+  KVP_ERR_NO_VM_ID = 23,
 } kvp_status;
 
 /**
@@ -326,6 +557,318 @@ typedef int (*kvp_foreach_fn)(void *ctx,
                               const char *value,
                               size_t value_len);
 
+/**
+ * A provisioning report to write with `kvp_write_report`: the fields of
+ * the one `PROVISIONING_REPORT` record the Azure host parses.
+ *
+ * Fill it with `kvp_report_init`, then set the fields you need. Every
+ * string is NUL-terminated UTF-8, borrowed for the call only. The library
+ * only reads the struct. Its layout is fixed for ABI version 0 (the SONAME
+ * libkvp.so.0).
+ */
+typedef struct kvp_report {
+  /**
+   * `KVP_REPORT_SUCCESS` (default) or `KVP_REPORT_ERROR`; anything else
+   * fails with `KVP_ERR_UNKNOWN_NAME`.
+   */
+  uint32_t result;
+  /**
+   * The agent, such as `"Azure-Init/0.1.1"` or `"Cloud-Init/25.1"`.
+   * Required.
+   */
+  const char *agent;
+  /**
+   * The VM id as it is to be written; NULL reads it from the machine as
+   * `kvp_vm_id(NULL, ...)` does, and fails as it does.
+   */
+  const char *vm_id;
+  /**
+   * `KVP_PPS_TYPE_*`; default `KVP_PPS_TYPE_UNSET`. Anything else fails
+   * with `KVP_ERR_UNKNOWN_NAME`.
+   */
+  uint32_t pps_type;
+  /**
+   * Why provisioning failed: required for `KVP_REPORT_ERROR`; on a
+   * success report, optional (NULL for none) and written last.
+   */
+  const char *reason;
+  /**
+   * NULL for the default: `https://aka.ms/linuxprovisioningerror` on an
+   * error report, none on a success report, as both peers do. `""` for
+   * none; any other text is written as given.
+   */
+  const char *documentation_url;
+  /**
+   * The timestamp text as it is to be written; NULL for now, in the
+   * dialect's spelling (cloud-init `2026-06-17T00:00:00.123456+00:00`,
+   * azure-init chrono's RFC 3339 with 0, 3, 6 or 9 fraction digits).
+   */
+  const char *timestamp;
+  /**
+   * Supporting data: `supporting_count` `name=value` fields, written in order
+   * (duplicates kept); NULL when `supporting_count` is 0.
+   */
+  const struct kvp_entry *supporting_data;
+  /**
+   * How many entries `supporting_data` holds.
+   */
+  size_t supporting_count;
+} kvp_report;
+
+/**
+ * An event to write with `kvp_write_event`.
+ *
+ * Fill it with `kvp_event_init`, then set the fields you need. Strings
+ * are NUL-terminated UTF-8, borrowed for the call only; the library only
+ * reads the struct. Its layout is fixed for ABI version 0.
+ */
+typedef struct kvp_event {
+  /**
+   * `KVP_EVENT_FORMAT_DIAG_V1` (default) or one of the
+   * `KVP_EVENT_FORMAT_CLOUD_INIT_*` variants; anything else fails with
+   * `KVP_ERR_UNKNOWN_NAME`.
+   */
+  uint32_t format;
+  /**
+   * `DIAG_V1`: the producer, at most 32 bytes (`"azure-init-0.1.1"`);
+   * required there. Ignored by cloud-init's formats, whose producer is
+   * always `CLOUD_INIT`.
+   */
+  const char *agent;
+  /**
+   * `DIAG_V1` and cloud-init 26.1: the VM id (a UUID); NULL reads it
+   * from the machine as `kvp_vm_id(NULL, ...)` does. Ignored by the
+   * older cloud-init variants.
+   */
+  const char *vm_id;
+  /**
+   * cloud-init: the incarnation in the key, the boot time in whole
+   * seconds; 0 computes this boot's, as cloud-init does. Ignored by
+   * `DIAG_V1`.
+   */
+  uint64_t incarnation;
+  /**
+   * `KVP_EVENT_KIND_START`, `_FINISH` or `_EVENT` (default).
+   */
+  uint32_t kind;
+  /**
+   * The subject (`"provision"`, `"dmesg"`). Required; no `|`.
+   */
+  const char *name;
+  /**
+   * cloud-init: the type as it spells it (`"diagnostic"`, ...); NULL for
+   * the kind's name (`"compressed"` for a compressed event). `DIAG_V1`
+   * always writes the kind.
+   */
+  const char *event_type;
+  /**
+   * `KVP_EVENT_RESULT_NONE` (default), `_SUCCESS`, `_WARN` or `_FAIL`.
+   * A `DIAG_V1` finish needs one and a start has none.
+   */
+  uint32_t result;
+  /**
+   * Elapsed time in nanoseconds, or `KVP_DURATION_NONE` (-1, default).
+   * `DIAG_V1` writes whole microseconds and needs one on a finish;
+   * cloud-init writes seconds, from 26.1 on. Other negative values fail
+   * with `KVP_ERR_INVALID_ARGUMENT`.
+   */
+  int64_t duration_ns;
+  /**
+   * A text payload (UTF-8). Give this or `bytes`, not both; with
+   * neither, the payload is empty.
+   */
+  const char *text;
+  /**
+   * A payload of `bytes_len` bytes, which need not be text when
+   * compressed (sent uncompressed, they must be UTF-8).
+   */
+  const uint8_t *bytes;
+  /**
+   * Bytes in `bytes`; `bytes` may be NULL when it is 0.
+   */
+  size_t bytes_len;
+  /**
+   * `KVP_EVENT_COMPRESSED` or 0 (default); other bits fail with
+   * `KVP_ERR_INVALID_ARGUMENT`.
+   */
+  uint32_t flags;
+  /**
+   * The event id (a UUID), to pair a finish with its start; NULL for a
+   * new one (`kvp_write_event` can return it).
+   */
+  const char *event_id;
+  /**
+   * When it happened: RFC 3339 (`"2026-06-17T00:00:00.123Z"`, an offset
+   * or none meaning UTC); NULL for now.
+   */
+  const char *timestamp;
+} kvp_event;
+
+/**
+ * One item of a decoded pool, as `kvp_foreach_event` passes it: an event,
+ * a provisioning report or a raw record.
+ *
+ * Every pointer belongs to the library and is valid only during the
+ * callback; strings are NUL-terminated and never NULL (`""` when absent),
+ * and end at their first NUL (`payload`, `key` and `value` have lengths
+ * and may hold more). A later version may append fields; programs only
+ * read the struct through the pointer they are given.
+ */
+typedef struct kvp_event_entry {
+  /**
+   * `KVP_ENTRY_EVENT`, `KVP_ENTRY_REPORT` or `KVP_ENTRY_RAW`.
+   */
+  uint32_t entry;
+  /**
+   * Index in the snapshot (file order) of its record, or of an event's
+   * first record.
+   */
+  size_t position;
+  /**
+   * Events: `KVP_EVENT_FORMAT_*`; otherwise `KVP_EVENT_FORMAT_NONE`.
+   */
+  uint32_t format;
+  /**
+   * Events: the format's name (`"diag-v1"`, `"cloud-init-22.4"`,
+   * `"cloud-init-24.4"`, `"cloud-init-26.1"`, `"azure-init-tracing"`).
+   */
+  const char *format_name;
+  /**
+   * The producer: `"CLOUD_INIT"`, a tracing prefix such as
+   * `"azure-init-0.1.1"`, the `DIAG_V1` agent, or a report's agent.
+   */
+  const char *agent;
+  /**
+   * Events: `KVP_EVENT_KIND_*` (a cloud-init type other than start and
+   * finish is `KVP_EVENT_KIND_EVENT`).
+   */
+  uint32_t kind;
+  /**
+   * Events: the type as the source spelled it (cloud-init `"start"`,
+   * `"diagnostic"`, `"compressed"`..., a tracing level such as
+   * `"INFO"`, the `DIAG_V1` kind).
+   */
+  const char *event_type;
+  /**
+   * Events: the subject; reports: `"PROVISIONING_REPORT"`.
+   */
+  const char *name;
+  /**
+   * The timestamp text as written (events and reports).
+   */
+  const char *timestamp;
+  /**
+   * The timestamp in seconds since the Unix epoch (UTC), with
+   * `nanoseconds`; both 0 when there is none or it does not parse.
+   */
+  int64_t unix_seconds;
+  /**
+   * Nanoseconds within `unix_seconds`' second.
+   */
+  uint32_t nanoseconds;
+  /**
+   * `KVP_EVENT_RESULT_*`; a report's `result=success` is
+   * `KVP_EVENT_RESULT_SUCCESS` and `result=error` `KVP_EVENT_RESULT_FAIL`.
+   */
+  uint32_t result;
+  /**
+   * The result in cloud-init's spelling (`"SUCCESS"`, `"WARN"`,
+   * `"FAIL"` or the unknown token as read); a report's `"success"` or
+   * `"error"`; `""` when none.
+   */
+  const char *result_text;
+  /**
+   * Elapsed time in nanoseconds (up to `INT64_MAX`), or
+   * `KVP_DURATION_NONE`.
+   */
+  int64_t duration_ns;
+  /**
+   * Events: the message or artifact (decompressed when it came
+   * compressed), followed by a NUL; reports: the reason (`""` for none).
+   */
+  const char *payload;
+  /**
+   * Bytes in `payload`, without the added NUL.
+   */
+  size_t payload_len;
+  /**
+   * Whether `payload` is UTF-8 text (false for a decompressed artifact,
+   * which may be any bytes).
+   */
+  bool payload_is_text;
+  /**
+   * Whether the payload travelled compressed (`gz+b64`).
+   */
+  bool compressed;
+  /**
+   * The VM id where the format or report carries one, else `""`.
+   */
+  const char *vm_id;
+  /**
+   * The event id (a UUID), else `""`.
+   */
+  const char *event_id;
+  /**
+   * cloud-init's incarnation (boot time in seconds), else 0.
+   */
+  uint64_t incarnation;
+  /**
+   * Events: how many records it took.
+   */
+  size_t chunks;
+  /**
+   * Events read with `KVP_EVENTS_PARTIAL`: the indices of missing
+   * chunks, `missing_count` of them (NULL when none).
+   */
+  const uint64_t *missing_chunks;
+  /**
+   * How many indices `missing_chunks` holds.
+   */
+  size_t missing_count;
+  /**
+   * Reports and raw records: the record's key, exact bytes (a foreign
+   * writer may have stored bytes that are not UTF-8); events: `""`.
+   */
+  const char *key;
+  /**
+   * Bytes in `key`.
+   */
+  size_t key_len;
+  /**
+   * Reports and raw records: the record's value, exact bytes.
+   */
+  const char *value;
+  /**
+   * Bytes in `value`.
+   */
+  size_t value_len;
+  /**
+   * Raw records: why they were not decoded, `KVP_REASON_*`
+   * (`KVP_REASON_NONE` for a record of no known format).
+   */
+  uint32_t reason;
+  /**
+   * Raw records: the reason's name (`"incomplete_group"`, ...), `""` for
+   * `KVP_REASON_NONE`.
+   */
+  const char *reason_name;
+  /**
+   * Raw records: what exactly was wrong, for people; `""` for none.
+   */
+  const char *detail;
+} kvp_event_entry;
+
+/**
+ * Called by `kvp_foreach_event` once per entry, in pool order. `ctx` is
+ * the pointer given to `kvp_foreach_event`; `entry` and everything it
+ * points to are valid only during the call. Return
+ * `KVP_FOREACH_CONTINUE` for the next entry, anything else to stop. The
+ * callback may call any kvp_ function, except `kvp_close` on the store
+ * being walked, and must not unwind (C++ exception, longjmp) out of the
+ * call.
+ */
+typedef int (*kvp_event_fn)(void *ctx, const struct kvp_event_entry *entry);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -351,8 +894,8 @@ const char *kvp_status_str(int status);
  * The message of the last failure on this thread, or `""` when the last
  * call succeeded. Never NULL. The string belongs to the library and stays
  * valid until this thread's next call of a function that returns a
- * `kvp_status`, or of `kvp_close`, `kvp_string_free` or
- * `kvp_options_init`.
+ * `kvp_status`, or of `kvp_close`, `kvp_string_free`, `kvp_options_init`,
+ * `kvp_report_init` or `kvp_event_init`.
  */
 const char *kvp_last_error_message(void);
 
@@ -578,6 +1121,147 @@ enum kvp_status kvp_dump_json(const struct kvp_store *store, char **json);
  * `string` must be NULL or a string from `kvp_dump_json` not yet freed.
  */
 void kvp_string_free(char *string);
+
+/**
+ * Fills `*report` with the defaults: a success report, no pps_type, every
+ * string NULL (agent must then be set), no supporting data. Does nothing
+ * when `report` is NULL.
+ *
+ * # Safety
+ * `report` must be NULL or point to writable memory for a `kvp_report`.
+ */
+void kvp_report_init(struct kvp_report *report);
+
+/**
+ * Writes `*report` as the pool's one `PROVISIONING_REPORT` record, in
+ * `dialect` (`KVP_DIALECT_CLOUD_INIT` or `KVP_DIALECT_AZURE_INIT`, byte for
+ * byte what that agent writes for the same fields), with insert: exactly
+ * one such record remains, even where cloud-init had appended several.
+ *
+ * A report the host would receive cut (over 1022 UTF-16 code units) is
+ * shortened first, in its reason and supporting-data values only, each cut
+ * whole at a character boundary and ending with `...`, never inside a
+ * field or a quote; supporting fields are dropped from the last if even
+ * that is not enough. A shortened report ends its supporting data with
+ * `shortened=<length of the full report>`, and `*shortened` (when not
+ * NULL) says whether that happened. If the fixed fields alone are too
+ * long, nothing is written (`KVP_ERR_FIELD_TOO_LARGE`).
+ *
+ * Every field is checked before the pool is locked, and the VM id is read
+ * from the machine (when `vm_id` is NULL) before anything is written; on
+ * failure the pool and `*shortened` are unchanged.
+ *
+ * # Safety
+ * `store` must be NULL or an open handle; `report` NULL or a readable
+ * `kvp_report` whose strings are NULL or NUL-terminated and whose
+ * `supporting_data` holds `supporting_count` entries; `shortened` NULL or
+ * writable.
+ */
+enum kvp_status kvp_write_report(const struct kvp_store *store,
+                                 const struct kvp_report *report,
+                                 uint32_t dialect,
+                                 bool *shortened);
+
+/**
+ * Reads the VM id, as Azure's IMDS calls it (`compute.vmId`): the DMI
+ * product UUID, lowercased, in canonical form, with the first three fields
+ * byte-swapped on a Gen1 VM (neither /sys/firmware/efi nor /dev/efi
+ * exists), as cloud-init and azure-init compute it.
+ *
+ * `root` is NULL for the running machine, or a directory that stands for
+ * `/` (the files are then `root/sys/class/dmi/id/product_uuid`,
+ * `root/sys/firmware/efi` and `root/dev/efi`), for tests.
+ *
+ * The buffer follows `kvp_read`'s two-call size protocol: on success the
+ * id and a NUL are copied into `buf` and `*vm_id_len` is the id's length;
+ * when `buf_len` is too small, only `*vm_id_len` is set and the call
+ * returns `KVP_ERR_BUFFER_TOO_SMALL` (`buf = NULL, buf_len = 0` asks just
+ * the size). A buffer of `KVP_UUID_SIZE` bytes always suffices.
+ *
+ * An unreadable file is `KVP_ERR_IO` (with `kvp_last_os_error()`); an
+ * empty, all-zero, all-ones or malformed UUID is `KVP_ERR_NO_VM_ID`: no
+ * zero GUID is ever made up.
+ *
+ * # Safety
+ * `root` must be NULL or a NUL-terminated string; `buf` NULL or writable
+ * for `buf_len` bytes; `vm_id_len` NULL or writable.
+ */
+enum kvp_status kvp_vm_id(const char *root, char *buf, size_t buf_len, size_t *vm_id_len);
+
+/**
+ * Sets `*azure` to whether the machine is an Azure VM: its DMI chassis
+ * asset tag (/sys/class/dmi/id/chassis_asset_tag) is Azure's,
+ * `7783-7084-3265-9085-8269-3286-77`. A missing or unreadable tag is not
+ * Azure's. `root` is as for `kvp_vm_id`.
+ *
+ * # Safety
+ * `root` must be NULL or a NUL-terminated string; `azure` NULL or
+ * writable.
+ */
+enum kvp_status kvp_is_azure(const char *root, bool *azure);
+
+/**
+ * Fills `*event` with the defaults: a `DIAG_V1` point event
+ * (`KVP_EVENT_KIND_EVENT`) without result or duration, empty payload, not
+ * compressed, every string NULL (name must then be set, and agent for
+ * `DIAG_V1`). Does nothing when `event` is NULL.
+ *
+ * # Safety
+ * `event` must be NULL or point to writable memory for a `kvp_event`.
+ */
+void kvp_event_init(struct kvp_event *event);
+
+/**
+ * Appends `*event` to the pool in its format, with one append under one
+ * lock, so that the records of a long (chunked) event stay adjacent. An
+ * invalid event writes nothing: every field is checked, and the records
+ * encoded, before the pool is locked.
+ *
+ * When `event_id` is not NULL it must hold `KVP_UUID_SIZE` (37) bytes, and
+ * on success receives the event's id and a NUL: the one given, or the new
+ * one made up, so that a finish can name its start's. On failure it is
+ * left unchanged. A given id spelled longer than 36 characters (braces, a
+ * URN) cannot be returned there and fails with `KVP_ERR_INVALID_FIELD`
+ * before anything is written; with `event_id` NULL it is written as given.
+ *
+ * # Safety
+ * `store` must be NULL or an open handle; `event` NULL or a readable
+ * `kvp_event` whose strings are NULL or NUL-terminated and whose `bytes`
+ * holds `bytes_len` bytes; `event_id` NULL or writable for
+ * `KVP_UUID_SIZE` bytes.
+ */
+enum kvp_status kvp_write_event(const struct kvp_store *store,
+                                const struct kvp_event *event,
+                                char *event_id);
+
+/**
+ * Calls `callback(ctx, entry)` for every item of the pool decoded, in pool
+ * order, until it returns something other than `KVP_FOREACH_CONTINUE`:
+ * each event of every format (cloud-init 22.4, 24.4 and 26.1, azure-init's
+ * tracing records, `DIAG_V1`), at the position of its first record, with
+ * its chunks joined and a compressed payload decompressed; each
+ * `PROVISIONING_REPORT` that decodes; and every other record raw, with the
+ * reason it was not decoded (`KVP_REASON_NONE` for a record of no known
+ * format). One bad record never fails the walk.
+ *
+ * `flags` is 0 or `KVP_EVENTS_PARTIAL`; other bits fail with
+ * `KVP_ERR_INVALID_ARGUMENT`. As for `kvp_foreach`, the records are read
+ * under the pool's lock into a snapshot, the lock is released, and only
+ * then are they decoded and the callbacks run, so a callback may read and
+ * write the pool itself; a pool over 64 MiB fails with
+ * `KVP_ERR_POOL_TOO_LARGE` before anything is read. `ctx` is passed
+ * through untouched and may be NULL. After `KVP_OK`,
+ * `kvp_last_error_message()` is `""` even when a callback's own calls
+ * failed.
+ *
+ * # Safety
+ * `store` must be NULL or an open handle; `callback`, when not NULL, must
+ * be safe to call with `ctx` and an entry as described above.
+ */
+enum kvp_status kvp_foreach_event(const struct kvp_store *store,
+                                  uint32_t flags,
+                                  kvp_event_fn callback,
+                                  void *ctx);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -10,6 +10,9 @@ DEBIAN_PACKAGES=(valgrind clang libclang-rt-14-dev pkg-config gcc g++ make strac
     debhelper dh-python lintian rpm debugedit elfutils cpio abigail-tools cmake man-db python3-venv)
 # ziglang: maturin --zig links the manylinux2014 wheel; auditwheel reads its tag.
 PYTHON_PACKAGES=(maturin pytest mypy ziglang auditwheel)
+# What cloud-init 25.1 and 26.x import (the interop suite runs them from
+# their unpacked Debian packages, with this interpreter).
+PYTHON_PACKAGES+=(pyyaml jinja2 requests jsonschema configobj jsonpatch)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

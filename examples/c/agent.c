@@ -1,6 +1,8 @@
 /* An agent-style program on libkvp: reads the host's VirtualMachineId from
  * pool 3 and publishes a provisioning report into pool 1, as a guest
- * provisioning agent does at boot.
+ * provisioning agent does at boot (kvp_write_report writes it in
+ * azure-init's spelling; without a VirtualMachineId it reads the VM id
+ * from the machine's DMI).
  *
  * Usage: agent [--dir DIR]   (DIR defaults to /var/lib/hyperv)
  * Build: see Makefile (pkg-config kvp). */
@@ -8,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <kvp.h>
@@ -49,9 +50,9 @@ int main(int argc, char **argv)
     kvp_store *host = NULL, *guest = NULL;
     kvp_status status;
     char *vm_id, *written;
-    char report[KVP_VALUE_SIZE], stamp[32];
-    time_t now = time(NULL);
-    struct tm utc;
+    char agent[64], pid[32];
+    kvp_entry extra[1];
+    kvp_report report;
     bool cleared = false;
     size_t records = 0;
 
@@ -82,13 +83,19 @@ int main(int argc, char **argv)
     if (status != KVP_OK) goto failed;
     if (cleared) printf("pool 1 held a former boot's records: cleared\n");
 
-    gmtime_r(&now, &utc);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    snprintf(report, sizeof report, "result=success|agent=kvp-c-example/%s|pid=%ld|vm_id=%s|timestamp=%s",
-             kvp_version(), (long)getpid(), vm_id ? vm_id : "unknown", stamp);
+    snprintf(agent, sizeof agent, "kvp-c-example/%s", kvp_version());
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    extra[0].key = "pid";
+    extra[0].value = pid;
+    kvp_report_init(&report);
+    report.result = KVP_REPORT_SUCCESS;
+    report.agent = agent;
+    report.vm_id = vm_id; /* NULL: read from the machine */
+    report.supporting_data = extra;
+    report.supporting_count = 1;
+    status = kvp_write_report(guest, &report, KVP_DIALECT_AZURE_INIT, NULL);
     free(vm_id);
     vm_id = NULL;
-    status = kvp_insert(guest, "PROVISIONING_REPORT", report);
     if (status != KVP_OK) goto failed;
 
     written = read_value(guest, "PROVISIONING_REPORT", &status);

@@ -4,7 +4,8 @@
 Reads what the host published about this VM from pool 3 (hv_kvp_daemon
 writes VirtualMachineId, PhysicalHostName, ... there), then reports start,
 diagnostic and finish events to pool 1 in cloud-init's Hyper-V KVP format,
-plus a PROVISIONING_REPORT key, and prints the events read back.
+plus the PROVISIONING_REPORT the host parses (azure-init's dialect, written
+with insert so that exactly one remains), and prints the events read back.
 
     python3 provision_report.py [DIRECTORY]
 
@@ -23,11 +24,12 @@ import sys
 from typing import Dict, List, Optional
 
 from hyperv_kvp import DEFAULT_DIR, KvpError, KvpPool, Pool
-from hyperv_kvp.reporting import FAIL, SUCCESS, WARN, KvpReporter
+from hyperv_kvp.reporting import FAIL, SUCCESS, WARN, KvpReporter, ProvisioningReport, write_report
 
 # Host facts hv_kvp_daemon keeps in pool 3 that a provisioning agent uses.
 HOST_KEYS = ("VirtualMachineId", "VirtualMachineName", "PhysicalHostName")
 LOCK_TIMEOUT = 5.0  # seconds; never hang boot on a stuck lock holder
+AGENT = "provision_report.py/1.0"
 
 
 def read_host_data(directory: Optional[str]) -> Dict[str, str]:
@@ -49,9 +51,11 @@ def handle(name: str, directory: Optional[str]) -> List[str]:
         vm_id = host.get("VirtualMachineId")
         if vm_id is None:
             result, message = WARN, "no VirtualMachineId in pool 3: not on Hyper-V?"
+            report = ProvisioningReport.error(AGENT, "unknown", message)
         else:
             result, message = SUCCESS, f"provisioned VM {vm_id}"
-        guest.insert("PROVISIONING_REPORT", f"result={result.lower()}|agent=provision_report.py")
+            report = ProvisioningReport.success(AGENT, vm_id)
+        write_report(guest, report)
     except (KvpError, OSError) as error:
         reporter.finish(name, f"provisioning failed: {error}", result=FAIL)
         raise

@@ -220,7 +220,7 @@ _kvp() {
             return 0
             ;;
         kvp__subcmd__check)
-            opts="-e -h --repair --pool --dir --file --mode --lock-timeout --json --escapes --help"
+            opts="-v -e -h --repair --strict --verbose --pool --dir --file --mode --lock-timeout --json --escapes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -356,7 +356,7 @@ _kvp() {
             return 0
             ;;
         kvp__subcmd__entries)
-            opts="-e -h --pool --dir --file --mode --lock-timeout --json --escapes --help"
+            opts="-w -e -h --wide --pool --dir --file --mode --lock-timeout --json --escapes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -772,7 +772,7 @@ _kvp() {
             return 0
             ;;
         kvp__subcmd__list)
-            opts="-e -h --pool --dir --file --mode --lock-timeout --json --escapes --help"
+            opts="-w -e -h --wide --pool --dir --file --mode --lock-timeout --json --escapes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

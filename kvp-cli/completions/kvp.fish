@@ -43,7 +43,7 @@ complete -c kvp -n "__fish_kvp_needs_command" -f -a "clear" -d 'Remove every rec
 complete -c kvp -n "__fish_kvp_needs_command" -f -a "load" -d 'Replace the pool with the records of FILE (JSON or KEY=VALUE lines)'
 complete -c kvp -n "__fish_kvp_needs_command" -f -a "dump" -d 'Print the records as a JSON array of {"key","value"} (load reads it)'
 complete -c kvp -n "__fish_kvp_needs_command" -f -a "info" -d 'Path, size, records, unique keys, staleness and who holds a lock'
-complete -c kvp -n "__fish_kvp_needs_command" -f -a "check" -d 'Check the pool file; exit 1 on findings'
+complete -c kvp -n "__fish_kvp_needs_command" -f -a "check" -d 'Check the pool file; exit 1 on errors (what breaks a reader or the host), or with --strict on any finding'
 complete -c kvp -n "__fish_kvp_needs_command" -f -a "wait" -d 'Wait until KEY appears, then print its value; exit 1 on timeout'
 complete -c kvp -n "__fish_kvp_needs_command" -f -a "report" -d 'Write or show PROVISIONING_REPORT, the record the Azure host parses'
 complete -c kvp -n "__fish_kvp_needs_command" -f -a "events" -d 'Every agent\'s events in the pool as a timeline sorted by time'
@@ -54,6 +54,7 @@ complete -c kvp -n "__fish_kvp_using_subcommand list" -l dir -d 'Directory holdi
 complete -c kvp -n "__fish_kvp_using_subcommand list" -l file -d 'A pool file by path, instead of --pool and --dir' -r -F
 complete -c kvp -n "__fish_kvp_using_subcommand list" -l mode -d 'Limits for writes: safe (what the host receives whole) or full (whatever fits the field)' -r
 complete -c kvp -n "__fish_kvp_using_subcommand list" -l lock-timeout -d 'Give up waiting for the pool\'s lock after this long (500ms, 2s, 1m; default 30s), or `forever`. Any user who can read a pool can hold its lock, so kvp never waits forever unless told to' -r
+complete -c kvp -n "__fish_kvp_using_subcommand list" -s w -l wide -d 'Never cut keys or values to fit the terminal (a pipe or a file always gets them whole)'
 complete -c kvp -n "__fish_kvp_using_subcommand list" -l json -d 'Print machine-readable JSON (schemas in docs/cli.md)'
 complete -c kvp -n "__fish_kvp_using_subcommand list" -s e -l escapes -d 'KEY arguments are in the escaped form that tables show (\\xff, \\u{202e}, \\n, \\\\), so that any key can be named'
 complete -c kvp -n "__fish_kvp_using_subcommand list" -s h -l help -d 'Print help'
@@ -62,6 +63,7 @@ complete -c kvp -n "__fish_kvp_using_subcommand entries" -l dir -d 'Directory ho
 complete -c kvp -n "__fish_kvp_using_subcommand entries" -l file -d 'A pool file by path, instead of --pool and --dir' -r -F
 complete -c kvp -n "__fish_kvp_using_subcommand entries" -l mode -d 'Limits for writes: safe (what the host receives whole) or full (whatever fits the field)' -r
 complete -c kvp -n "__fish_kvp_using_subcommand entries" -l lock-timeout -d 'Give up waiting for the pool\'s lock after this long (500ms, 2s, 1m; default 30s), or `forever`. Any user who can read a pool can hold its lock, so kvp never waits forever unless told to' -r
+complete -c kvp -n "__fish_kvp_using_subcommand entries" -s w -l wide -d 'Never cut keys or values to fit the terminal (a pipe or a file always gets them whole)'
 complete -c kvp -n "__fish_kvp_using_subcommand entries" -l json -d 'Print machine-readable JSON (schemas in docs/cli.md)'
 complete -c kvp -n "__fish_kvp_using_subcommand entries" -s e -l escapes -d 'KEY arguments are in the escaped form that tables show (\\xff, \\u{202e}, \\n, \\\\), so that any key can be named'
 complete -c kvp -n "__fish_kvp_using_subcommand entries" -s h -l help -d 'Print help'
@@ -137,6 +139,8 @@ complete -c kvp -n "__fish_kvp_using_subcommand check" -l file -d 'A pool file b
 complete -c kvp -n "__fish_kvp_using_subcommand check" -l mode -d 'Limits for writes: safe (what the host receives whole) or full (whatever fits the field)' -r
 complete -c kvp -n "__fish_kvp_using_subcommand check" -l lock-timeout -d 'Give up waiting for the pool\'s lock after this long (500ms, 2s, 1m; default 30s), or `forever`. Any user who can read a pool can hold its lock, so kvp never waits forever unless told to' -r
 complete -c kvp -n "__fish_kvp_using_subcommand check" -l repair -d 'Cut a partial tail and zero the garbage after NULs (what readers see is unchanged), under the exclusive lock'
+complete -c kvp -n "__fish_kvp_using_subcommand check" -l strict -d 'Exit 1 on notes too (duplicates, garbage after a NUL, ...), not only on errors'
+complete -c kvp -n "__fish_kvp_using_subcommand check" -s v -l verbose -d 'List every note on its own line instead of grouping repeated ones'
 complete -c kvp -n "__fish_kvp_using_subcommand check" -l json -d 'Print machine-readable JSON (schemas in docs/cli.md)'
 complete -c kvp -n "__fish_kvp_using_subcommand check" -s e -l escapes -d 'KEY arguments are in the escaped form that tables show (\\xff, \\u{202e}, \\n, \\\\), so that any key can be named'
 complete -c kvp -n "__fish_kvp_using_subcommand check" -s h -l help -d 'Print help'
@@ -235,7 +239,7 @@ complete -c kvp -n "__fish_kvp_using_subcommand help; and not __fish_seen_subcom
 complete -c kvp -n "__fish_kvp_using_subcommand help; and not __fish_seen_subcommand_from list entries get set append delete clear load dump info check wait report events vm-id help" -f -a "load" -d 'Replace the pool with the records of FILE (JSON or KEY=VALUE lines)'
 complete -c kvp -n "__fish_kvp_using_subcommand help; and not __fish_seen_subcommand_from list entries get set append delete clear load dump info check wait report events vm-id help" -f -a "dump" -d 'Print the records as a JSON array of {"key","value"} (load reads it)'
 complete -c kvp -n "__fish_kvp_using_subcommand help; and not __fish_seen_subcommand_from list entries get set append delete clear load dump info check wait report events vm-id help" -f -a "info" -d 'Path, size, records, unique keys, staleness and who holds a lock'
-complete -c kvp -n "__fish_kvp_using_subcommand help; and not __fish_seen_subcommand_from list entries get set append delete clear load dump info check wait report events vm-id help" -f -a "check" -d 'Check the pool file; exit 1 on findings'
+complete -c kvp -n "__fish_kvp_using_subcommand help; and not __fish_seen_subcommand_from list entries get set append delete clear load dump info check wait report events vm-id help" -f -a "check" -d 'Check the pool file; exit 1 on errors (what breaks a reader or the host), or with --strict on any finding'
 complete -c kvp -n "__fish_kvp_using_subcommand help; and not __fish_seen_subcommand_from list entries get set append delete clear load dump info check wait report events vm-id help" -f -a "wait" -d 'Wait until KEY appears, then print its value; exit 1 on timeout'
 complete -c kvp -n "__fish_kvp_using_subcommand help; and not __fish_seen_subcommand_from list entries get set append delete clear load dump info check wait report events vm-id help" -f -a "report" -d 'Write or show PROVISIONING_REPORT, the record the Azure host parses'
 complete -c kvp -n "__fish_kvp_using_subcommand help; and not __fish_seen_subcommand_from list entries get set append delete clear load dump info check wait report events vm-id help" -f -a "events" -d 'Every agent\'s events in the pool as a timeline sorted by time'

@@ -15,8 +15,8 @@ pub const EXIT_CODES: &str = "\
 Exit status:
   0  success
   1  a negative answer: get/wait found no key, delete removed nothing,
-     check has findings, report show found no report or one that does not
-     decode
+     check found errors (with --strict, any finding), report show found no
+     report or one that does not decode
   2  usage: bad arguments or input that fails validation (unknown pool,
      --dir with --file, a key or value over the limits, a load file that does
      not parse, a path that is not a regular file); nothing was written
@@ -80,9 +80,9 @@ pub struct Target {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Every record in file order, duplicates included.
-    List,
+    List(TableArgs),
     /// Every key with its value (the last record wins), sorted by key.
-    Entries,
+    Entries(TableArgs),
     /// Print the value of KEY (its last record); exit 1 when absent.
     Get {
         /// The key and how to print its value.
@@ -123,13 +123,9 @@ pub enum Command {
     Dump,
     /// Path, size, records, unique keys, staleness and who holds a lock.
     Info,
-    /// Check the pool file; exit 1 on findings.
-    Check {
-        /// Cut a partial tail and zero the garbage after NULs (what readers
-        /// see is unchanged), under the exclusive lock.
-        #[arg(long)]
-        repair: bool,
-    },
+    /// Check the pool file; exit 1 on errors (what breaks a reader or the
+    /// host), or with --strict on any finding.
+    Check(CheckArgs),
     /// Wait until KEY appears, then print its value; exit 1 on timeout.
     Wait {
         /// The key and how to print its value.
@@ -159,6 +155,31 @@ pub enum Command {
     /// Print this machine's VM id (DMI product UUID, with the Gen1 byte
     /// swap); exit 3 when it has none.
     VmId(SysRoot),
+}
+
+/// How `list` and `entries` print their table.
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// Never cut keys or values to fit the terminal (a pipe or a file
+    /// always gets them whole).
+    #[arg(short = 'w', long)]
+    pub wide: bool,
+}
+
+/// What `check` does and shows.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Cut a partial tail and zero the garbage after NULs (what readers
+    /// see is unchanged), under the exclusive lock.
+    #[arg(long)]
+    pub repair: bool,
+    /// Exit 1 on notes too (duplicates, garbage after a NUL, ...), not only
+    /// on errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// List every note on its own line instead of grouping repeated ones.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 /// A key and a value for set and append.

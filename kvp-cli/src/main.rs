@@ -17,6 +17,7 @@ mod keys;
 mod output;
 mod report_args;
 mod report_view;
+mod terminal;
 mod timeline_view;
 
 use std::io::Write;

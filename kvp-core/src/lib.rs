@@ -46,7 +46,7 @@ pub mod store;
 mod sys;
 pub mod text;
 
-pub use check::{CheckReport, Finding, RepairReport};
+pub use check::{CheckReport, Finding, RepairReport, Severity};
 pub use error::{Error, ErrorKind, Field, LockHolder, Result, Unit, UnsafeReason};
 pub use limits::{PoolMode, MAX_UNIQUE_KEYS};
 pub use pool::{Pool, DEFAULT_DIR};
@@ -55,10 +55,6 @@ pub use store::{
     BootTime, FileFacts, FileStore, KvpStore, MemoryStore, Options, WaitCheck, DEFAULT_CREATE_MODE,
     DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_POOL_BYTES,
 };
-
-#[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
 
 /// The crate README's example (what crates.io shows), run as a doc test.
 #[cfg(doctest)]

@@ -1,5 +1,6 @@
 //! The five KVP pools and where their files live.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
@@ -61,6 +62,16 @@ impl Pool {
         format!(".kvp_pool_{}", self.number())
     }
 
+    /// The pool a file of this name is, as the daemon names them
+    /// (`.kvp_pool_0` to `.kvp_pool_4`, exactly); `None` for any other
+    /// name, such as a copy's.
+    pub fn from_file_name(name: impl AsRef<OsStr>) -> Option<Pool> {
+        let name = name.as_ref();
+        Pool::ALL
+            .into_iter()
+            .find(|pool| OsStr::new(&pool.file_name()) == name)
+    }
+
     /// The pool's file inside `dir`.
     pub fn path_in(self, dir: impl AsRef<Path>) -> PathBuf {
         dir.as_ref().join(self.file_name())
@@ -109,6 +120,7 @@ mod tests {
         for (n, pool) in Pool::ALL.into_iter().enumerate() {
             assert_eq!(usize::from(pool.number()), n);
             assert_eq!(pool.file_name(), format!(".kvp_pool_{n}"));
+            assert_eq!(Pool::from_file_name(pool.file_name()), Some(pool));
             assert_eq!(pool.name().parse::<Pool>().expect("name parses"), pool);
             assert_eq!(n.to_string().parse::<Pool>().expect("number parses"), pool);
         }
@@ -118,6 +130,15 @@ mod tests {
         );
         assert!("5".parse::<Pool>().is_err());
         assert!("host".parse::<Pool>().is_err());
+        for name in [
+            ".kvp_pool_5",
+            "kvp_pool_1",
+            ".kvp_pool_1.bak",
+            "copy.pool",
+            "",
+        ] {
+            assert_eq!(Pool::from_file_name(name), None, "{name}");
+        }
         assert_eq!(
             Pool::Guest.default_path(),
             PathBuf::from("/var/lib/hyperv/.kvp_pool_1")

@@ -60,6 +60,27 @@ impl From<kvp_core::Error> for Failure {
     }
 }
 
+impl From<kvp_report::Error> for Failure {
+    fn from(error: kvp_report::Error) -> Failure {
+        match error {
+            kvp_report::Error::Store(core) => Failure::from(core),
+            other => {
+                let os_error = match &other {
+                    kvp_report::Error::Unreadable { source, .. } => {
+                        source.raw_os_error().unwrap_or(0)
+                    }
+                    _ => 0,
+                };
+                Failure {
+                    status: status::from_report_kind(other.kind()),
+                    message: other.to_string(),
+                    os_error,
+                }
+            }
+        }
+    }
+}
+
 struct LastError {
     message: CString,
     os_error: c_int,
@@ -101,8 +122,8 @@ pub(crate) fn record(failure: Failure) -> kvp_status {
 /// The message of the last failure on this thread, or `""` when the last
 /// call succeeded. Never NULL. The string belongs to the library and stays
 /// valid until this thread's next call of a function that returns a
-/// `kvp_status`, or of `kvp_close`, `kvp_string_free` or
-/// `kvp_options_init`.
+/// `kvp_status`, or of `kvp_close`, `kvp_string_free`, `kvp_options_init`,
+/// `kvp_report_init` or `kvp_event_init`.
 #[no_mangle]
 pub extern "C" fn kvp_last_error_message() -> *const c_char {
     LAST.try_with(|last| match last.try_borrow() {
@@ -158,6 +179,20 @@ mod tests {
             "{}",
             message()
         );
+    }
+
+    #[test]
+    fn report_errors_keep_their_code_and_errno() {
+        let missing = tempfile::tempdir().expect("temp dir");
+        let error = kvp_report::Machine::with_root(missing.path())
+            .vm_id()
+            .expect_err("no DMI there");
+        assert_eq!(record(Failure::from(error)), kvp_status::KVP_ERR_IO);
+        assert_eq!(kvp_last_os_error(), libc::ENOENT);
+        assert!(message().contains("product_uuid"), "{}", message());
+        let store = kvp_report::Error::Store(kvp_core::Error::EmptyKey);
+        assert_eq!(record(Failure::from(store)), kvp_status::KVP_ERR_EMPTY_KEY);
+        assert_eq!(kvp_last_os_error(), 0);
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! The module layout: `boundary` (the guard and argument checks, written
 //! once), `status` (codes and the one kind-to-code table), `error` (the
 //! per-thread last error), `options`, `store` (open, write, read, close),
-//! `records` (foreach and JSON) and `constants` (version and sizes).
+//! `records` (foreach and JSON), `constants` (version and sizes), and the
+//! report API over kvp-report: `report` (provisioning report, VM id) and
+//! `events` (write and walk diagnostic events).
 #![deny(missing_docs)]
 
 // Declared in the order the header lists them, since cbindgen follows it
@@ -27,6 +29,10 @@ mod store;
 
 mod records;
 
+mod report;
+
+mod events;
+
 mod boundary;
 
 // The ELF symbol version (KVP_0) of every exported function: see build.rs.
@@ -34,6 +40,7 @@ include!(concat!(env!("OUT_DIR"), "/symver.rs"));
 
 pub use constants::*;
 pub use error::{kvp_last_error_message, kvp_last_os_error};
+pub use events::*;
 pub use options::{
     kvp_options, kvp_options_init, KVP_DEFAULT_CREATE_MODE, KVP_DEFAULT_LOCK_TIMEOUT_MS,
     KVP_LOCK_WAIT_FOREVER, KVP_MODE_FULL, KVP_MODE_SAFE,
@@ -42,6 +49,7 @@ pub use records::{
     kvp_dump_json, kvp_foreach, kvp_foreach_fn, kvp_string_free, KVP_FOREACH_CONTINUE,
     KVP_FOREACH_STOP,
 };
+pub use report::*;
 pub use status::{kvp_status, kvp_status_str};
 pub use store::{
     kvp_append, kvp_append_many, kvp_clear, kvp_clear_if_stale, kvp_close, kvp_delete, kvp_entry,

@@ -68,6 +68,24 @@ pub enum kvp_status {
     /// A whole-pool read (`kvp_foreach`, `kvp_dump_json`) met a pool larger
     /// than the cap (64 MiB); nothing was read.
     KVP_ERR_POOL_TOO_LARGE = 19,
+    /// A report or event field is refused by its format: empty, holding
+    /// `|`, a malformed UUID (event id, VM id for the format) or timestamp,
+    /// or not allowed for the event's kind (a `DIAG_V1` start with a
+    /// result, a finish without one). Nothing was written.
+    KVP_ERR_INVALID_FIELD = 20,
+    /// A report or event is larger than its format allows: a `DIAG_V1`
+    /// agent over 32 bytes or name over 48, a duration over the format's
+    /// cap, a payload needing more than 1023 records, or a report whose
+    /// fixed fields alone exceed the value limit. Nothing was written.
+    KVP_ERR_FIELD_TOO_LARGE = 21,
+    /// The event's format cannot carry what was asked: a `WARN` result in
+    /// `DIAG_V1`, or bytes that are not UTF-8 sent without
+    /// `KVP_EVENT_COMPRESSED`. Nothing was written.
+    KVP_ERR_UNSUPPORTED = 22,
+    /// The machine's product UUID (/sys/class/dmi/id/product_uuid) is
+    /// empty, all zeros, all ones or not a UUID: there is no VM id, and
+    /// none is made up. (A missing or unreadable file is `KVP_ERR_IO`.)
+    KVP_ERR_NO_VM_ID = 23,
 }
 
 use kvp_status::*;
@@ -94,8 +112,25 @@ pub(crate) fn from_kind(kind: ErrorKind) -> kvp_status {
     }
 }
 
+/// The one table from kvp-report's error kinds to status codes. Store
+/// errors are mapped by their core kind ([`from_kind`]) before this.
+pub(crate) fn from_report_kind(kind: kvp_report::ErrorKind) -> kvp_status {
+    use kvp_report::ErrorKind as K;
+    match kind {
+        K::InvalidField => KVP_ERR_INVALID_FIELD,
+        K::TooLarge => KVP_ERR_FIELD_TOO_LARGE,
+        K::Unsupported => KVP_ERR_UNSUPPORTED,
+        K::Io => KVP_ERR_IO,
+        K::NoVmId => KVP_ERR_NO_VM_ID,
+        // `Store` never reaches here; `Decode` (a stored report that does
+        // not decode) comes from no entry point yet, and a kind added later
+        // gets its own code in a later ABI.
+        _ => KVP_ERR_OTHER,
+    }
+}
+
 /// Every code with its constant name, in value order.
-const NAMES: [(kvp_status, &str); 20] = [
+const NAMES: [(kvp_status, &str); 24] = [
     (KVP_OK, "KVP_OK\0"),
     (KVP_ERR_NULL_ARGUMENT, "KVP_ERR_NULL_ARGUMENT\0"),
     (KVP_ERR_INVALID_UTF8, "KVP_ERR_INVALID_UTF8\0"),
@@ -116,6 +151,10 @@ const NAMES: [(kvp_status, &str); 20] = [
     (KVP_ERR_UNSAFE_POOL, "KVP_ERR_UNSAFE_POOL\0"),
     (KVP_ERR_POOL_REPLACED, "KVP_ERR_POOL_REPLACED\0"),
     (KVP_ERR_POOL_TOO_LARGE, "KVP_ERR_POOL_TOO_LARGE\0"),
+    (KVP_ERR_INVALID_FIELD, "KVP_ERR_INVALID_FIELD\0"),
+    (KVP_ERR_FIELD_TOO_LARGE, "KVP_ERR_FIELD_TOO_LARGE\0"),
+    (KVP_ERR_UNSUPPORTED, "KVP_ERR_UNSUPPORTED\0"),
+    (KVP_ERR_NO_VM_ID, "KVP_ERR_NO_VM_ID\0"),
 ];
 
 const UNKNOWN: &str = "KVP_ERR_UNKNOWN_STATUS\0";
@@ -155,7 +194,7 @@ mod tests {
 
     #[test]
     fn out_of_range_codes_are_unknown() {
-        for code in [-1, 20, c_int::MAX, c_int::MIN] {
+        for code in [-1, 24, c_int::MAX, c_int::MIN] {
             // SAFETY: as above.
             let text = unsafe { CStr::from_ptr(kvp_status_str(code)) };
             assert_eq!(text.to_bytes(), b"KVP_ERR_UNKNOWN_STATUS");
@@ -183,5 +222,21 @@ mod tests {
         assert_eq!(codes.len(), kinds.len());
         assert!(!codes.contains(&(KVP_OK as i32)));
         assert!(!codes.contains(&(KVP_ERR_OTHER as i32)));
+    }
+
+    #[test]
+    fn report_kinds_map_to_their_codes() {
+        use kvp_report::ErrorKind as K;
+        let table = [
+            (K::InvalidField, KVP_ERR_INVALID_FIELD),
+            (K::TooLarge, KVP_ERR_FIELD_TOO_LARGE),
+            (K::Unsupported, KVP_ERR_UNSUPPORTED),
+            (K::Io, KVP_ERR_IO),
+            (K::NoVmId, KVP_ERR_NO_VM_ID),
+            (K::Decode, KVP_ERR_OTHER),
+        ];
+        for (kind, code) in table {
+            assert_eq!(from_report_kind(kind), code, "{kind:?}");
+        }
     }
 }

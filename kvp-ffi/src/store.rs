@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use kvp_core::{FileStore, KvpStore, Pool};
 
-use crate::boundary::{arg, guard, optional_path, set_optional, text, Out};
+use crate::boundary::{arg, array, guard, optional_path, set_optional, text, Out, SizedBuf};
 use crate::error::Failure;
 use crate::options::kvp_options;
 use crate::status::kvp_status;
@@ -30,6 +30,18 @@ pub struct kvp_entry {
     pub key: *const c_char,
     /// NUL-terminated UTF-8 value; borrowed for the call.
     pub value: *const c_char,
+}
+
+impl kvp_entry {
+    /// The key and value, as UTF-8 text.
+    ///
+    /// # Safety
+    /// Both strings must be NULL or NUL-terminated, and stay unchanged for
+    /// the whole call.
+    pub(crate) unsafe fn pair<'a>(&self) -> Result<(&'a str, &'a str), Failure> {
+        // SAFETY: forwarded contract.
+        unsafe { Ok((text(self.key, "key")?, text(self.value, "value")?)) }
+    }
 }
 
 /// The store behind a handle, shared: entry points never take it mutably.
@@ -219,20 +231,14 @@ pub unsafe extern "C" fn kvp_append_many(
     guard(|| {
         // SAFETY: the contract above.
         let store = unsafe { handle(store) }?;
-        let entries: &[kvp_entry] = match (entries.is_null(), count) {
-            (_, 0) => &[],
-            (true, _) => return Err(Failure::null("entries")),
-            // SAFETY: an array of `count` entries, by the contract above.
-            (false, _) => unsafe { std::slice::from_raw_parts(entries, count) },
-        };
+        // SAFETY: an array of `count` entries, by the contract above.
+        let entries = unsafe { array(entries, count, "entries") }?;
         let pairs = entries
             .iter()
             .enumerate()
             .map(|(index, entry)| {
                 // SAFETY: the entry's strings are NULL or NUL-terminated.
-                let pair = unsafe {
-                    text(entry.key, "key").and_then(|k| Ok((k, text(entry.value, "value")?)))
-                };
+                let pair = unsafe { entry.pair() };
                 // Checked here too, only so that the message names the entry.
                 let pair = pair.and_then(|(k, v)| Ok(store.mode().check(k, v).map(|()| (k, v))?));
                 pair.map_err(|failure| failure.context(format_args!("entry {index}")))
@@ -274,41 +280,20 @@ pub unsafe extern "C" fn kvp_read(
 ) -> kvp_status {
     guard(|| {
         // SAFETY (this block): the contract above.
-        let (store, key, value_len) = unsafe {
+        let (store, key, out) = unsafe {
             (
                 handle(store)?,
                 text(key, "key")?,
-                Out::required(value_len, "value_len")?,
+                SizedBuf::new(buf, buf_len, value_len, "value_len")?,
             )
         };
-        if buf.is_null() && buf_len != 0 {
-            return Err(Failure::null("buf (with buf_len > 0)"));
-        }
         let Some(value) = store.read_raw(key.as_bytes())? else {
             return Err(Failure::new(
                 kvp_status::KVP_ERR_NOT_FOUND,
                 format!("no record holds the key {key:?}"),
             ));
         };
-        if value.len() >= buf_len {
-            value_len.set(value.len());
-            return Err(Failure::new(
-                kvp_status::KVP_ERR_BUFFER_TOO_SMALL,
-                format!(
-                    "the value is {} bytes and needs a buffer of {}; buf_len is {buf_len}",
-                    value.len(),
-                    value.len() + 1
-                ),
-            ));
-        }
-        // SAFETY: `buf` is writable for `buf_len` > value.len() bytes by the
-        // contract, and cannot overlap the value, which the library owns.
-        unsafe {
-            std::ptr::copy_nonoverlapping(value.as_ptr(), buf.cast::<u8>(), value.len());
-            buf.add(value.len()).write(0);
-        }
-        value_len.set(value.len());
-        Ok(())
+        out.fill(&value)
     })
 }
 

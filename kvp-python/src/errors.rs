@@ -1,4 +1,5 @@
-//! The one table from kvp-core errors to Python exceptions.
+//! The tables from kvp-core and kvp-report errors to Python exceptions,
+//! one per crate, each keyed on that crate's `ErrorKind`.
 //!
 //! The exception classes live in `hyperv_kvp.exceptions` (Python), because
 //! under abi3 a class defined in Rust cannot also subclass ValueError or
@@ -23,6 +24,12 @@ pyo3::import_exception!(hyperv_kvp.exceptions, UnsafePoolError);
 pyo3::import_exception!(hyperv_kvp.exceptions, PoolReplacedError);
 pyo3::import_exception!(hyperv_kvp.exceptions, PoolTooLargeError);
 pyo3::import_exception!(hyperv_kvp.exceptions, InvalidOptionError);
+pyo3::import_exception!(hyperv_kvp.exceptions, InvalidFieldError);
+pyo3::import_exception!(hyperv_kvp.exceptions, ReportTooLargeError);
+pyo3::import_exception!(hyperv_kvp.exceptions, EventTooLargeError);
+pyo3::import_exception!(hyperv_kvp.exceptions, UnsupportedByFormatError);
+pyo3::import_exception!(hyperv_kvp.exceptions, ReportFormatError);
+pyo3::import_exception!(hyperv_kvp.exceptions, VmIdError);
 
 /// Converts a core error into the matching Python exception.
 pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
@@ -158,15 +165,182 @@ fn os_error(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             path_of(err).map(std::ffi::OsStr::to_os_string),
         )));
     };
+    errno_error(py, errno, operation, path_of(err))
+}
+
+/// `OSError(errno, "<strerror> (<operation>)", filename)`, or an OSError
+/// with the message alone when the error carries no errno.
+fn io_error(
+    py: Python<'_>,
+    err: &std::io::Error,
+    operation: &str,
+    path: Option<&std::ffi::OsStr>,
+) -> PyResult<PyErr> {
+    match err.raw_os_error() {
+        Some(errno) => errno_error(py, errno, operation, path),
+        None => Ok(PyOSError::new_err((
+            None::<i32>,
+            format!("{err} ({operation})"),
+            path.map(std::ffi::OsStr::to_os_string),
+        ))),
+    }
+}
+
+fn errno_error(
+    py: Python<'_>,
+    errno: i32,
+    operation: &str,
+    path: Option<&std::ffi::OsStr>,
+) -> PyResult<PyErr> {
     let strerror: String = py
         .import("os")?
         .getattr("strerror")?
         .call1((errno,))?
         .extract()?;
-    let exception = py.get_type::<PyOSError>().call1((
-        errno,
-        format!("{strerror} ({operation})"),
-        path_of(err),
-    ))?;
+    let exception =
+        py.get_type::<PyOSError>()
+            .call1((errno, format!("{strerror} ({operation})"), path))?;
+    Ok(PyErr::from_value(exception))
+}
+
+/// Converts a kvp-report error into the matching Python exception: the
+/// pool's own errors through [`to_py`], the rest through one table on
+/// `kvp_report::ErrorKind`.
+pub(crate) fn report_to_py(py: Python<'_>, err: kvp_report::Error) -> PyErr {
+    if let kvp_report::Error::Store(core) = err {
+        return to_py(py, core);
+    }
+    build_report(py, &err).unwrap_or_else(|construction_failed| construction_failed)
+}
+
+/// A `ReportFormatError` for a value that does not decode.
+pub(crate) fn decode_to_py(py: Python<'_>, err: &kvp_report::DecodeError) -> PyErr {
+    let raise = || -> PyResult<PyErr> {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("reason", err.reason.as_str())?;
+        kwargs.set_item("detail", &err.detail)?;
+        let message = format!("PROVISIONING_REPORT does not decode: {err}");
+        let exception = py
+            .get_type::<ReportFormatError>()
+            .call((message,), Some(&kwargs))?;
+        Ok(PyErr::from_value(exception))
+    };
+    raise().unwrap_or_else(|construction_failed| construction_failed)
+}
+
+fn build_report(py: Python<'_>, err: &kvp_report::Error) -> PyResult<PyErr> {
+    use kvp_report::{Error as R, ErrorKind as K};
+    let message = err.to_string();
+    let kwargs = PyDict::new(py);
+    let (class, args): (Bound<'_, PyAny>, Bound<'_, pyo3::types::PyTuple>) = match err.kind() {
+        K::InvalidField => {
+            let (field, reason) = match err {
+                R::InvalidField { field, reason } => (*field, (*reason).to_owned()),
+                R::InvalidUuid { field, value } => (*field, format!("{value:?} is not a UUID")),
+                _ => ("", String::new()),
+            };
+            kwargs.set_item("field", field)?;
+            kwargs.set_item("reason", reason)?;
+            let class = py.get_type::<InvalidFieldError>().into_any();
+            (class, (message,).into_pyobject(py)?)
+        }
+        K::TooLarge => {
+            let (class, limit, actual, unit, field) = match err {
+                R::ReportTooLarge { limit, actual } => (
+                    py.get_type::<ReportTooLargeError>(),
+                    *limit as u128,
+                    *actual as u128,
+                    "utf16-code-units",
+                    None,
+                ),
+                R::FieldTooLong {
+                    field,
+                    limit,
+                    actual,
+                } => (
+                    py.get_type::<EventTooLargeError>(),
+                    *limit as u128,
+                    *actual as u128,
+                    "bytes",
+                    Some(*field),
+                ),
+                R::DurationTooLarge {
+                    limit_us,
+                    actual_us,
+                } => (
+                    py.get_type::<EventTooLargeError>(),
+                    u128::from(*limit_us),
+                    *actual_us,
+                    "microseconds",
+                    Some("duration"),
+                ),
+                R::TooManyChunks { limit, actual } => (
+                    py.get_type::<EventTooLargeError>(),
+                    *limit as u128,
+                    *actual as u128,
+                    "records",
+                    Some("payload"),
+                ),
+                _ => (py.get_type::<EventTooLargeError>(), 0, 0, "", None),
+            };
+            kwargs.set_item("limit", limit)?;
+            kwargs.set_item("actual", actual)?;
+            kwargs.set_item("unit", unit)?;
+            if let Some(field) = field {
+                kwargs.set_item("field", field)?;
+            }
+            (class.into_any(), (message,).into_pyobject(py)?)
+        }
+        K::Unsupported => {
+            if let R::Unsupported {
+                format,
+                field,
+                reason,
+            } = err
+            {
+                kwargs.set_item("format", *format)?;
+                kwargs.set_item("field", *field)?;
+                kwargs.set_item("reason", *reason)?;
+            }
+            let class = py.get_type::<UnsupportedByFormatError>().into_any();
+            (class, (message,).into_pyobject(py)?)
+        }
+        K::Decode => {
+            if let R::Report(decode) = err {
+                return Ok(decode_to_py(py, decode));
+            }
+            let class = py.get_type::<ReportFormatError>().into_any();
+            (class, (message,).into_pyobject(py)?)
+        }
+        K::Io => {
+            if let R::Unreadable { path, source } = err {
+                return io_error(py, source, "read", Some(path.as_os_str()));
+            }
+            (
+                py.get_type::<PyOSError>().into_any(),
+                (message,).into_pyobject(py)?,
+            )
+        }
+        K::NoVmId => {
+            let (errno, path, value) = match err {
+                R::NoVmId { path, value } => {
+                    (libc::ENODATA, Some(path.as_os_str()), value.as_str())
+                }
+                R::MalformedVmId { path, value } => {
+                    (libc::EINVAL, Some(path.as_os_str()), value.as_str())
+                }
+                _ => (libc::ENODATA, None, ""),
+            };
+            kwargs.set_item("value", value)?;
+            let args = (errno, message, path).into_pyobject(py)?;
+            (py.get_type::<VmIdError>().into_any(), args)
+        }
+        // A kind added to kvp-report later still reaches Python as a KvpError.
+        _ => (
+            py.get_type::<KvpError>().into_any(),
+            (message,).into_pyobject(py)?,
+        ),
+    };
+    let exception = class.call(args, Some(&kwargs))?;
     Ok(PyErr::from_value(exception))
 }

@@ -53,5 +53,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("DEFAULT_CREATE_MODE", kvp_core::DEFAULT_CREATE_MODE)?;
     module.add("DEFAULT_MAX_POOL_BYTES", kvp_core::DEFAULT_MAX_POOL_BYTES)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    crate::report::register(module)?;
     Ok(())
 }

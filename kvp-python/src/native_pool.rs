@@ -85,11 +85,22 @@ impl NativePool {
         py: Python<'_>,
         op: impl FnOnce(&FileStore) -> kvp_core::Result<T> + Send,
     ) -> PyResult<T> {
+        self.run_with(py, op, to_py)
+    }
+
+    /// [`NativePool::run`] for operations whose errors are not the core's
+    /// (kvp-report's, which wrap them): `to_err` maps them.
+    pub(crate) fn run_with<T: Send, E: Send>(
+        &self,
+        py: Python<'_>,
+        op: impl FnOnce(&FileStore) -> Result<T, E> + Send,
+        to_err: impl FnOnce(Python<'_>, E) -> PyErr,
+    ) -> PyResult<T> {
         let result = py.detach(|| op(&self.store));
         if let Some(raised) = take_interrupt() {
             return Err(raised);
         }
-        result.map_err(|err| to_py(py, err))
+        result.map_err(|err| to_err(py, err))
     }
 }
 

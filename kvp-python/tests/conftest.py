@@ -3,17 +3,26 @@ child process that holds a pool's lock the way cloud-init or the daemon do."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
 from hyperv_kvp import KvpPool
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
+# What the peers write, byte for byte (kvp-report/tests/fixtures/README.md).
+REPORT_FIXTURES = Path(__file__).resolve().parents[2] / "kvp-report" / "tests" / "fixtures"
+
+
+def report_fixture(name: str) -> Any:
+    """A JSON fixture of kvp-report: the real cloud-init releases' records,
+    azure-init's examples."""
+    return json.loads((REPORT_FIXTURES / name).read_text(encoding="utf-8"))
 
 # Holds the lock until its stdin closes, or for 60 s at most, so that a test
 # whose waiter never returns fails instead of hanging forever.

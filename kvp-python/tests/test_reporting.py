@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -191,3 +192,33 @@ def test_event_is_a_value() -> None:
     event = Event("CLOUD_INIT|1|t|n|u", 1, "t", "n", "u", "2026-01-01T00:00:00Z", "d")
     assert event.result is None and event.complete and event.chunks == 1
     assert event == Event("CLOUD_INIT|1|t|n|u", 1, "t", "n", "u", "2026-01-01T00:00:00Z", "d")
+
+
+# Records as cloud-init 25.1 and 26.2 write them (tests/interop runs those
+# releases' real handlers; these are copied from such a run).
+VM = "0e5e179d-5341-478b-8456-fbb90621bdf8"
+NEWER = [
+    ("CLOUD_INIT|1781654000|start|init-local|f1290682-a3c4-40a4-bae8-00a2eb960c10",
+     '{"name":"init-local","type":"start","ts":"2026-06-17T00:00:00.500000+00:00","msg":"x"}'),
+    (f"CLOUD_INIT|1781654000|finish|init-local|{VM}|954bd009-4225-4965-a10a-5f6fbde01f15",
+     '{"name":"init-local","type":"finish","ts":"2026-06-17T00:00:01+00:00","result":"SUCCESS","duration":1.25,"msg":"y"}'),
+    (f"CLOUD_INIT|1781654000|diagnostic|a|{VM}|b|{VM}|cdad2705-b2b7-4558-94b0-5df83121c101",
+     '{"name":"a|' + VM + '|b","type":"diagnostic","ts":"2026-06-17T00:00:03.000001+00:00","msg":"z"}'),
+]
+
+
+def test_reads_the_ts_vm_id_and_duration_of_newer_releases() -> None:
+    start, finish, piped = reporting.decode_events(NEWER, strict=True)
+    assert (start.timestamp, start.vm_id, start.duration) == ("2026-06-17T00:00:00.500000+00:00", None, None)
+    assert start.time == datetime(2026, 6, 17, 0, 0, 0, 500000, tzinfo=timezone.utc)
+    assert (finish.vm_id, finish.duration, finish.result) == (VM, 1.25, "SUCCESS")
+    assert finish.uuid == "954bd009-4225-4965-a10a-5f6fbde01f15"
+    # A name holding '|' and a UUID: the VM id is the field after the name.
+    assert (piped.name, piped.vm_id) == (f"a|{VM}|b", VM)
+
+
+def test_a_duration_that_is_not_a_number_is_malformed() -> None:
+    bad = [(NEWER[1][0], NEWER[1][1].replace('"duration":1.25', '"duration":"1.25"'))]
+    assert reporting.decode_events(bad) == []
+    with pytest.raises(EventFormatError, match="duration"):
+        reporting.decode_events(bad, strict=True)

@@ -87,6 +87,7 @@ pub(crate) fn decode_group(key: &str, values: &[&[u8]]) -> Result<Event, DecodeE
         ts: ts.to_owned(),
         result: None,
         duration,
+        duration_text: None,
         payload: Payload::Text(payload),
         encoding: Encoding::None,
         vm_id: Some(vm_id.to_owned()),

@@ -199,7 +199,7 @@ pub(crate) fn decode_group(
             ))
         }
     };
-    if !missing.is_empty() && key.event_type == "compressed" {
+    if !missing.is_empty() && key.event_type == "compressed" && options.decompress {
         return Err(DecodeError::new(
             Reason::IncompleteGroup,
             format!("compressed event misses chunks {missing:?}"),
@@ -256,11 +256,14 @@ fn build(
                 .ok_or_else(|| DecodeError::malformed("duration is not a number of seconds"))?,
         ),
     };
+    let duration_text = meta.get("duration").and_then(Value::as_f64).map(float_repr);
     let (payload, encoding) = if key.event_type == "compressed" {
-        (
-            Payload::Bytes(envelope(&text, options.max_payload)?),
-            Encoding::GzB64,
-        )
+        let payload = if options.decompress {
+            Payload::Bytes(envelope(&text, options.max_payload)?)
+        } else {
+            Payload::Text(text)
+        };
+        (payload, Encoding::GzB64)
     } else {
         (Payload::Text(text), Encoding::None)
     };
@@ -283,6 +286,7 @@ fn build(
         ts: ts.to_owned(),
         result,
         duration,
+        duration_text,
         payload,
         encoding,
         vm_id: vm_id.map(str::to_owned),
@@ -354,13 +358,20 @@ impl CloudInitWriter {
             (_, "") => event.kind.as_str(),
             (_, t) => t,
         };
-        for (field, text) in [("type", event_type), ("name", event.name.as_str())] {
-            if text.is_empty() || text.contains('|') {
-                return Err(Error::InvalidField {
-                    field,
-                    reason: "must be non-empty and hold no '|'",
-                });
-            }
+        // The type is a key field of its own; the name may hold '|', as
+        // cloud-init's names may: readers take the name from the value
+        // (see `build`), so the key stays unambiguous.
+        if event_type.is_empty() || event_type.contains('|') {
+            return Err(Error::InvalidField {
+                field: "type",
+                reason: "must be non-empty and hold no '|'",
+            });
+        }
+        if event.name.is_empty() {
+            return Err(Error::InvalidField {
+                field: "name",
+                reason: "must be non-empty",
+            });
         }
         let event_id = match &event.event_id {
             Some(id) if is_uuid(id) => id.clone(),
@@ -453,7 +464,8 @@ fn chunk(key: &str, head: &str, message: &str) -> Result<Vec<(String, String)>> 
         if room < LONGEST_TOKEN {
             return Err(Error::InvalidField {
                 field: "name",
-                reason: "name, type and result leave no room for the message in a record",
+                reason:
+                    "name, type and result leave no room for the message in a record: shorten them",
             });
         }
         let mut end = start;

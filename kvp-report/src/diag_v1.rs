@@ -289,6 +289,7 @@ pub(crate) fn decode_group(
         "fail" => Some(Outcome::Fail),
         _ => return Err(bad("has an unknown result")),
     };
+    let duration_text = (!duration.is_empty()).then(|| duration.to_owned());
     let duration = match duration {
         "" => None,
         d if d.bytes().all(|b| b.is_ascii_digit()) => Some(Duration::from_micros(
@@ -311,6 +312,10 @@ pub(crate) fn decode_group(
                 return Err(DecodeError::undecodable("partial text is not UTF-8"))
             }
             Err(_) => return Err(DecodeError::undecodable("text is not UTF-8")),
+        },
+        "gz+b64" if !options.decompress => match String::from_utf8(joined) {
+            Ok(base64) => (Payload::Text(base64), Encoding::GzB64),
+            Err(_) => return Err(DecodeError::undecodable("base64 text is not UTF-8")),
         },
         "gz+b64" if missing.is_empty() => (
             Payload::Bytes(decode_b64(&joined, Accept::Gzip, options.max_payload)?),
@@ -338,6 +343,7 @@ pub(crate) fn decode_group(
         ts: ts.to_owned(),
         result,
         duration,
+        duration_text,
         payload,
         encoding: enc,
         vm_id: Some(vm_id.to_owned()),

@@ -223,6 +223,13 @@ pub struct Event {
     pub result: Option<Outcome>,
     /// The elapsed time, if any.
     pub duration: Option<Duration>,
+    /// The duration as the record wrote it: cloud-init's seconds as Python
+    /// spells the float (its `repr`, which `json.dumps` writes, so that
+    /// parsing it gives back the exact value that `duration` rounds to
+    /// nanoseconds), `DIAG_V1`'s whole microseconds. `None` where the
+    /// format has none or the reader computes it (a closed tracing span).
+    /// Encoders ignore it.
+    pub duration_text: Option<String>,
     /// The message or artifact.
     pub payload: Payload,
     /// How the payload travelled.
@@ -253,6 +260,7 @@ impl Event {
             ts: String::new(),
             result: None,
             duration: None,
+            duration_text: None,
             payload: payload.into(),
             encoding: Encoding::None,
             vm_id: None,
@@ -283,6 +291,17 @@ impl Event {
     /// Sets the event id (a UUID), to pair a finish with its start.
     pub fn with_event_id(mut self, event_id: impl Into<String>) -> Event {
         self.event_id = Some(event_id.into());
+        self
+    }
+
+    /// Gives the event a new random event id (a UUID v4) unless it has
+    /// one, so that the caller knows the id an encoder writes (to pair a
+    /// finish with its start, for instance). Encoders make one up for an
+    /// event without, but do not return it.
+    pub fn with_new_event_id(mut self) -> Event {
+        if self.event_id.is_none() {
+            self.event_id = Some(uuid::Uuid::new_v4().to_string());
+        }
         self
     }
 
@@ -327,4 +346,19 @@ pub enum Entry {
     },
     /// A record left as it is.
     Raw(RawEntry),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_event_id_is_a_uuid_and_keeps_one_set() {
+        let event = Event::new(Kind::Start, "provision", "").with_new_event_id();
+        let id = event.event_id.clone().expect("an id");
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+        assert_eq!(event.with_new_event_id().event_id, Some(id.clone()));
+        let other = Event::new(Kind::Start, "provision", "").with_new_event_id();
+        assert_ne!(other.event_id, Some(id));
+    }
 }

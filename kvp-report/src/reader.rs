@@ -25,11 +25,18 @@ pub struct ReadOptions {
     /// Return text events whose chunks are partly missing, with what is
     /// present and [`crate::Chunks::missing`] set, instead of raw records
     /// with [`Reason::IncompleteGroup`]. Compressed payloads are never
-    /// decoded partly.
+    /// decoded partly (without [`ReadOptions::decompress`], the text that
+    /// carries them comes back partly, as other text does).
     pub partial: bool,
     /// The most bytes one compressed payload may decompress to; more is
     /// [`Reason::Undecodable`] (a guard against decompression bombs).
     pub max_payload: usize,
+    /// Decode compressed payloads (the default). When false, a compressed
+    /// event comes back with the text that carried its payload, still
+    /// [`crate::Encoding::GzB64`]: cloud-init's envelope
+    /// (`{"encoding": "gz+b64", "data": ...}`, as cloud-init's own reader
+    /// returns it), `DIAG_V1`'s base64.
+    pub decompress: bool,
 }
 
 impl Default for ReadOptions {
@@ -37,12 +44,14 @@ impl Default for ReadOptions {
         ReadOptions {
             partial: false,
             max_payload: 64 << 20,
+            decompress: true,
         }
     }
 }
 
 impl ReadOptions {
-    /// The defaults: complete groups only, 64 MiB per payload.
+    /// The defaults: complete groups only, payloads decompressed, 64 MiB
+    /// each.
     pub fn new() -> ReadOptions {
         ReadOptions::default()
     }
@@ -56,6 +65,12 @@ impl ReadOptions {
     /// Sets [`ReadOptions::max_payload`].
     pub fn max_payload(mut self, bytes: usize) -> ReadOptions {
         self.max_payload = bytes;
+        self
+    }
+
+    /// Sets [`ReadOptions::decompress`].
+    pub fn decompress(mut self, decompress: bool) -> ReadOptions {
+        self.decompress = decompress;
         self
     }
 }
@@ -112,6 +127,15 @@ struct Group<'a> {
 /// Decodes a snapshot of records (from [`KvpStore::raw_records`] or any
 /// other source) into entries in first-seen order.
 pub fn decode(records: &[RawRecord], options: &ReadOptions) -> Vec<Entry> {
+    decode_indexed(records, options)
+        .into_iter()
+        .map(|(_, entry)| entry)
+        .collect()
+}
+
+/// As [`decode`], each entry with its position in the snapshot: that of
+/// its record, or of an event's first record.
+pub fn decode_indexed(records: &[RawRecord], options: &ReadOptions) -> Vec<(usize, Entry)> {
     let mut out: Vec<(usize, Entry)> = Vec::new();
     let mut groups: HashMap<GroupKey<'_>, Group<'_>> = HashMap::new();
     let mut order: Vec<GroupKey<'_>> = Vec::new();
@@ -214,7 +238,7 @@ pub fn decode(records: &[RawRecord], options: &ReadOptions) -> Vec<Entry> {
         }
     }
     out.sort_by_key(|(position, _)| *position);
-    out.into_iter().map(|(_, entry)| entry).collect()
+    out
 }
 
 fn decode_group(
@@ -253,4 +277,36 @@ pub fn events(entries: &[Entry]) -> impl Iterator<Item = &Event> {
         Entry::Event(event) => Some(event),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(key: &str, value: &str) -> RawRecord {
+        RawRecord {
+            key: key.as_bytes().to_vec(),
+            value: value.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn an_event_sits_at_its_first_record() {
+        let vm = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+        let base = format!("DIAG_V1|a|{vm}|event|x|{vm}|2026-08-31T12:34:56Z|none||");
+        let records = [
+            raw("other", "1"),
+            raw(&format!("{base}|1"), "lo"),
+            raw("PROVISIONING_REPORT", "junk"),
+            raw(&format!("{base}|0"), "hel"),
+        ];
+        let entries = decode_indexed(&records, &ReadOptions::default());
+        let positions: Vec<usize> = entries.iter().map(|(p, _)| *p).collect();
+        assert_eq!(positions, [0, 1, 2]);
+        assert!(matches!(&entries[1].1, Entry::Event(e) if e.payload.as_text() == Some("hello")));
+        assert_eq!(
+            decode(&records, &ReadOptions::default()),
+            entries.into_iter().map(|(_, e)| e).collect::<Vec<_>>()
+        );
+    }
 }

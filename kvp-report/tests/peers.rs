@@ -513,3 +513,81 @@ fn azure_init_tracing_records() {
     let entries = decode(&cut, &ReadOptions::default());
     assert!(entries.iter().all(|e| matches!(e, Entry::Raw(r) if r.error.as_ref().map(|e| e.reason) == Some(Reason::Malformed))));
 }
+
+#[test]
+fn cloud_init_durations_and_envelopes_as_written() {
+    // What cloud-init's own reader returns, kept on request: the duration
+    // as it wrote the float, and (without decompression) the envelope of a
+    // compressed event as its text.
+    use base64::Engine as _;
+    use std::io::Read as _;
+    for fx in cloud_init_fixtures() {
+        let records = records_of(&fx);
+        let decoded = decode(&records, &ReadOptions::default());
+        let enveloped = decode(&records, &ReadOptions::default().decompress(false));
+        let pairs: Vec<(&Event, &Event)> = events(&decoded).zip(events(&enveloped)).collect();
+        assert_eq!(pairs.len(), fx["events"].as_array().unwrap().len());
+        for ((event, kept), input) in pairs.into_iter().zip(fx["events"].as_array().unwrap()) {
+            let written = input["duration"].as_f64().filter(|_| event.vm_id.is_some());
+            let text = event.duration_text.as_deref();
+            assert_eq!(text.map(|t| t.parse::<f64>().unwrap()), written);
+            if let Some(text) = text {
+                let needle = format!("\"duration\":{text},");
+                assert!(
+                    records
+                        .iter()
+                        .any(|r| String::from_utf8_lossy(&r.value).contains(&needle)),
+                    "{needle}"
+                );
+            }
+            match &event.payload {
+                Payload::Bytes(bytes) => {
+                    assert_eq!(kept.encoding, Encoding::GzB64);
+                    let envelope: Value =
+                        serde_json::from_str(kept.payload.as_text().expect("envelope")).unwrap();
+                    assert_eq!(envelope["encoding"], "gz+b64");
+                    let data: String = envelope["data"]
+                        .as_str()
+                        .unwrap()
+                        .split_whitespace()
+                        .collect();
+                    let zlib = base64::engine::general_purpose::STANDARD
+                        .decode(data)
+                        .unwrap();
+                    let mut out = Vec::new();
+                    flate2::read::ZlibDecoder::new(&zlib[..])
+                        .read_to_end(&mut out)
+                        .unwrap();
+                    assert_eq!(&out, bytes);
+                }
+                Payload::Text(_) => assert_eq!(kept, event),
+            }
+        }
+    }
+}
+
+#[test]
+fn diag_v1_duration_and_base64_as_written() {
+    let vm = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+    let writer = kvp_report::DiagWriter::new("agent", vm).unwrap();
+    let finish = Event::new(Kind::Finish, "provision", "done")
+        .with_result(Outcome::Success)
+        .with_duration(Duration::from_micros(312));
+    let artifact: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let dmesg = Event::new(Kind::Event, "dmesg", artifact.clone()).compressed();
+    let mut records = Vec::new();
+    for e in [&finish, &dmesg] {
+        for (k, v) in writer.encode(e).unwrap() {
+            records.push(raw(&k, &v));
+        }
+    }
+    let entries = decode(&records, &ReadOptions::default().decompress(false));
+    let got: Vec<&Event> = events(&entries).collect();
+    assert_eq!(got[0].duration_text.as_deref(), Some("312"));
+    assert_eq!(got[1].duration_text, None);
+    assert_eq!(
+        got[1].payload.as_text(),
+        Some(kvp_report::compress::gzip_b64(&artifact).as_str())
+    );
+    assert_eq!(got[1].encoding, Encoding::GzB64);
+}

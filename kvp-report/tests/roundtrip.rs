@@ -7,7 +7,7 @@ use kvp_core::{KvpStore, MemoryStore, RawRecord};
 use kvp_report::time::{Offset, Precision};
 use kvp_report::{
     decode, write_event, CloudInitVariant, CloudInitWriter, DiagWriter, Dialect, Encoding, Entry,
-    Event, Kind, Outcome, Payload, PpsType, ProvisioningReport, ReadOptions, ReportResult,
+    Event, Format, Kind, Outcome, Payload, PpsType, ProvisioningReport, ReadOptions, ReportResult,
     Timestamp,
 };
 use proptest::prelude::*;
@@ -263,4 +263,66 @@ fn partial_reads_return_what_is_left() {
     let got = only_event(decode(&raw, &ReadOptions::default().partial(true)));
     assert_eq!(got.chunks.missing, [1]);
     assert_eq!(got.chunks.count, raw.len());
+}
+
+#[test]
+fn cloud_init_names_may_hold_pipes() {
+    // cloud-init writes a name as it is, '|' included; the reader takes the
+    // name from the value, so even a name that ends like a VM id or a chunk
+    // index reads back whole, in every variant, single or chunked.
+    let vm = uuid_text(0xabc);
+    for variant in [
+        CloudInitVariant::V22_4,
+        CloudInitVariant::V24_4,
+        CloudInitVariant::V26_1,
+    ] {
+        let writer = CloudInitWriter::new(variant, 7).with_vm_id(vm.clone());
+        for name in ["with|pipe", "|", "a|", &format!("x|{vm}"), "x|3"] {
+            for text in ["short".to_owned(), "é".repeat(800)] {
+                let e = Event::new(Kind::Event, name, text.clone()).with_type("custom");
+                let written = writer.encode(&e).unwrap();
+                let got = only_event(decode(&records(&written), &ReadOptions::default()));
+                assert_eq!(
+                    (got.name.as_str(), got.payload.as_text()),
+                    (name, Some(text.as_str()))
+                );
+                assert_eq!(got.format, Format::CloudInit(variant));
+            }
+        }
+        let piped_type = Event::new(Kind::Event, "n", "m").with_type("a|b");
+        assert!(matches!(
+            writer.encode(&piped_type),
+            Err(kvp_report::Error::InvalidField { field: "type", .. })
+        ));
+    }
+}
+
+#[test]
+fn without_decompression_partial_reads_keep_the_carrying_text() {
+    let writer = CloudInitWriter::new(CloudInitVariant::V22_4, 1);
+    let mut state = 12345u32; // incompressible: several chunks
+    let bytes: Vec<u8> = (0..4000)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (state >> 23) as u8
+        })
+        .collect();
+    let e = Event::new(Kind::Event, "dmesg", bytes).compressed();
+    let mut raw = records(&writer.encode(&e).unwrap());
+    assert!(raw.len() > 2);
+    raw.remove(1);
+    let decompressing = ReadOptions::default().partial(true);
+    let entries = decode(&raw, &decompressing);
+    assert!(entries
+        .iter()
+        .all(|x| matches!(x, Entry::Raw(r) if r.error.is_some())));
+    let got = only_event(decode(&raw, &decompressing.decompress(false)));
+    assert_eq!(
+        (got.encoding, got.chunks.missing.clone()),
+        (Encoding::GzB64, vec![1])
+    );
+    assert!(got
+        .payload
+        .as_text()
+        .is_some_and(|t| t.starts_with("{\"encoding\": \"gz+b64\"")));
 }

@@ -21,7 +21,8 @@ static void test_version_and_status_names(void)
         "KVP_ERR_NUL_BYTE", "KVP_ERR_KEY_TOO_LARGE", "KVP_ERR_VALUE_TOO_LARGE",
         "KVP_ERR_UNIQUE_KEY_LIMIT", "KVP_ERR_LOCK_TIMEOUT", "KVP_ERR_NOT_A_REGULAR_FILE",
         "KVP_ERR_UNKNOWN_NAME", "KVP_ERR_IO", "KVP_ERR_OTHER", "KVP_ERR_UNSAFE_POOL",
-        "KVP_ERR_POOL_REPLACED", "KVP_ERR_POOL_TOO_LARGE",
+        "KVP_ERR_POOL_REPLACED", "KVP_ERR_POOL_TOO_LARGE", "KVP_ERR_INVALID_FIELD",
+        "KVP_ERR_FIELD_TOO_LARGE", "KVP_ERR_UNSUPPORTED", "KVP_ERR_NO_VM_ID",
     };
     int code;
 
@@ -29,12 +30,12 @@ static void test_version_and_status_names(void)
              KVP_VERSION_PATCH);
     CHECK_STR(kvp_version(), expected);
     CHECK(KVP_OK == 0);
-    for (code = 0; code <= (int)KVP_ERR_POOL_TOO_LARGE; code++) {
+    for (code = 0; code <= (int)KVP_ERR_NO_VM_ID; code++) {
         CHECK_STR(kvp_status_str(code), names[code]);
     }
-    CHECK(sizeof names / sizeof names[0] == (size_t)KVP_ERR_POOL_TOO_LARGE + 1);
+    CHECK(sizeof names / sizeof names[0] == (size_t)KVP_ERR_NO_VM_ID + 1);
     CHECK_STR(kvp_status_str(-1), "KVP_ERR_UNKNOWN_STATUS");
-    CHECK_STR(kvp_status_str((int)KVP_ERR_POOL_TOO_LARGE + 1), "KVP_ERR_UNKNOWN_STATUS");
+    CHECK_STR(kvp_status_str((int)KVP_ERR_NO_VM_ID + 1), "KVP_ERR_UNKNOWN_STATUS");
     CHECK_STR(kvp_status_str(INT_MAX), "KVP_ERR_UNKNOWN_STATUS");
     CHECK_STR(kvp_status_str(INT_MIN), "KVP_ERR_UNKNOWN_STATUS");
 }

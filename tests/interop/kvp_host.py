@@ -1,8 +1,9 @@
 """The kernel's side of the hv_kvp_daemon protocol, and the daemon under test.
 
-`DaemonHarness` starts the real /usr/sbin/hv_kvp_daemon in the foreground,
-in a private mount namespace where the test's pool directory is
-/var/lib/hyperv, with the LD_PRELOAD shim (shim/kvp_shim.c) turning its
+`DaemonHarness` starts a real hv_kvp_daemon in the foreground (the
+system's /usr/sbin/hv_kvp_daemon, or one of a newer Debian release run
+through its own libc's loader: see releases.py), in a private mount
+namespace where the test's pool directory is /var/lib/hyperv, with the LD_PRELOAD shim (shim/kvp_shim.c) turning its
 open of /dev/vmbus/hv_kvp into a socket to us. We then do what
 drivers/hv/hv_kvp.c does: answer the daemon's REGISTER1 with our version
 string, and send it SET, GET, DELETE and ENUMERATE messages built as
@@ -192,9 +193,12 @@ class Gate:
 class DaemonHarness:
     """The real hv_kvp_daemon, talking to us instead of the kernel."""
 
-    def __init__(self, shim: Path, pool_dir: Path):
+    def __init__(self, shim: Path, pool_dir: Path, command: list[str] | None = None):
         self.shim = shim
         self.pool_dir = pool_dir
+        # The daemon's command line: `hv_kvp_daemon -n`, maybe behind a loader.
+        self.command = command or [DAEMON, "-n"]
+        self.release = None  # the conftest puts the releases.Release here
         self.workdir = Path(tempfile.mkdtemp(prefix="kvp-d-"))
         self.socket_path = self.workdir / "k.sock"
         self.log = self.workdir / "shim.log"
@@ -222,7 +226,7 @@ class DaemonHarness:
             "  mkdir /var/lib/hyperv\n"
             '  mount --bind "$KVP_POOLS" /var/lib/hyperv\n'
             "fi\n"
-            f'exec env LD_PRELOAD="$KVP_SHIM" {DAEMON} -n\n'
+            'exec env LD_PRELOAD="$KVP_SHIM" "$@"\n'
         )
         env = dict(os.environ)
         env.update(
@@ -235,7 +239,8 @@ class DaemonHarness:
         with open(self.stderr_path, "wb") as err:
             # unshare execs in place, so this pid is the daemon's.
             self.process = subprocess.Popen(
-                ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
+                + self.command,
                 env=env,
                 stdout=err,
                 stderr=err,

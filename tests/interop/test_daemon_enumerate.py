@@ -1,4 +1,5 @@
-"""Case 1: the daemon enumerates exactly the records we wrote.
+"""Case 1: the daemon enumerates exactly the records we wrote. Every case
+runs against each release of hv_kvp_daemon (the `daemon` fixture).
 
 We write pools with kvp-core, then play the host: ENUMERATE index 0, 1, ...
 until the daemon answers HV_S_CONT, and compare the raw UTF-8 it returns
@@ -8,10 +9,14 @@ what we wrote, record for record and in order.
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import socket
+
 import pytest
 
 from faces import CoreError
-from kvp_host import HV_S_CONT, HV_S_OK, build_enumerate, field
+from kvp_host import DRIVER_VERSION, HV_S_CONT, HV_S_OK, build_enumerate, field
 
 GUEST, AUTO = 1, 2
 
@@ -82,14 +87,79 @@ def test_every_file_backed_pool(daemon, core, pool):
     assert daemon.enumerate(pool) == utf8(pairs)
 
 
-def test_pool_2_is_not_read_from_the_file(daemon, core):
+POOL_2_KEYS = [
+    b"FullyQualifiedDomainName",
+    b"IntegrationServicesVersion",
+    b"NetworkAddressIPv4",
+    b"NetworkAddressIPv6",
+    b"OSBuildNumber",
+    b"OSName",
+    b"OSMajorVersion",
+    b"OSMinorVersion",
+    b"OSVersion",
+    b"ProcessorArchitecture",
+]
+
+
+def _os_release() -> dict:
+    out = {}
+    with open("/etc/os-release") as f:
+        for line in f:
+            name, sep, value = line.strip().partition("=")
+            if sep:
+                out[name] = value.strip('"')
+    return out
+
+
+def _local_ipv4() -> set:
+    """This machine's IPv4 addresses but loopback, from /proc/net/fib_trie."""
+    found, previous = set(), ""
+    with open("/proc/net/fib_trie") as f:
+        for line in f:
+            if "/32 host LOCAL" in line and not previous.startswith("127."):
+                found.add(previous.encode())
+            if "|--" in line:
+                previous = line.split("|--")[1].strip()
+    return found
+
+
+def _local_ipv6() -> set:
+    """This machine's IPv6 addresses but loopback, from /proc/net/if_inet6."""
+    found = set()
+    with open("/proc/net/if_inet6") as f:
+        for line in f:
+            fields = line.split()
+            if fields[-1] != "lo":
+                found.add(str(ipaddress.IPv6Address(bytes.fromhex(fields[0]))).encode())
+    return found
+
+
+def test_pool_2_is_answered_from_live_facts_not_the_file(daemon, core, finding):
     # KVP_POOL_AUTO is answered from live system facts; our records there
     # never reach the host. (Documented in the README interop section.)
     core.load(daemon.pool_path(AUTO), [("ours", "never seen")])
-    keys = [k for k, _ in daemon.enumerate(AUTO)]
-    assert b"ours" not in keys
-    assert keys[0] == b"FullyQualifiedDomainName"
-    assert b"OSName" in keys
+    answered = daemon.enumerate(AUTO)
+    assert [k for k, _ in answered] == POOL_2_KEYS
+    facts = dict(answered)
+    uname, os_release = os.uname(), _os_release()
+    # What the kernel side (the test) told it at registration.
+    assert facts[b"IntegrationServicesVersion"] == DRIVER_VERSION
+    assert facts[b"OSBuildNumber"] == uname.release.encode()
+    assert facts[b"OSVersion"] == uname.release.split("-")[0].encode()
+    assert facts[b"ProcessorArchitecture"] == uname.machine.encode()
+    assert facts[b"OSName"] == os_release["NAME"].encode()
+    major, _, minor = os_release["VERSION_ID"].partition(".")
+    assert (facts[b"OSMajorVersion"], facts[b"OSMinorVersion"]) == (major.encode(), minor.encode())
+    assert set(facts[b"NetworkAddressIPv4"].split(b";")) == _local_ipv4()
+    assert set(facts[b"NetworkAddressIPv6"].split(b";")) == _local_ipv6()
+    # It looked this host's name up at start-up; the shim refused (no DNS
+    # leaves the machine), so the name is the daemon's failure text.
+    assert any(line.endswith(f"denied getaddrinfo({socket.gethostname()})")
+               for line in daemon.denied_calls())
+    assert facts[b"FullyQualifiedDomainName"].startswith(b"getaddrinfo failed: ")
+    # The file still holds our record, untouched: it is never read or written.
+    assert core.read_raw(daemon.pool_path(AUTO)) == [(b"ours", b"never seen")]
+    finding("live facts")
 
 
 SAFE_CASES = {
@@ -170,13 +240,18 @@ def test_every_face_writes_what_the_daemon_enumerates(daemon, face):
     )
 
 
-def test_daemon_creates_all_five_pools_0644_where_we_create_0600(daemon, core, tmp_path):
+def test_daemon_creates_all_five_pools_0644_where_we_create_0600(daemon, core, tmp_path, finding):
     import stat
 
     modes = {
         p.name: stat.S_IMODE(p.stat().st_mode) for p in sorted(daemon.pool_dir.iterdir())
     }
     assert modes == {f".kvp_pool_{i}": 0o644 for i in range(5)}
+    owners = {(p.stat().st_uid, p.stat().st_gid) for p in daemon.pool_dir.iterdir()}
+    assert owners == {(0, 0)}
+    # The hardened core writes such a pool: root-owned, only the owner may write.
+    core.append(daemon.pool_path(GUEST), "k", "v")
+    finding("0644 root")
     ours = tmp_path / "ours" / ".kvp_pool_1"
     core.append(ours, "k", "v")
     assert stat.S_IMODE(ours.stat().st_mode) == 0o600 & ~_umask()

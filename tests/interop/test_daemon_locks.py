@@ -1,4 +1,4 @@
-"""Case 3: locks, both ways, against the real daemon.
+"""Case 3: locks, both ways, against each release of the real daemon.
 
 Holding a lock for as long as a test needs is done with the shim's gate
 (shim/kvp_shim.c): a gated process stops at each fcntl write-lock request,
@@ -31,7 +31,7 @@ def posix_lock_holders(inode: int) -> list[int]:
     return pids
 
 
-def test_daemon_holds_its_lock_and_our_writes_wait(daemon, core):
+def test_daemon_holds_its_lock_and_our_writes_wait(daemon, core, finding):
     path = daemon.pool_path(0)
     core.append(path, "before", "b", mode="full")
     inode = os.stat(path).st_ino
@@ -64,9 +64,10 @@ def test_daemon_holds_its_lock_and_our_writes_wait(daemon, core):
         (b"host-key", b"host-value"),
         (b"ours", b"o"),
     ]
+    finding("POSIX fcntl lock, we wait")
 
 
-def test_we_hold_our_lock_and_the_daemon_waits(daemon, face, tmp_path):
+def test_we_hold_our_lock_and_the_daemon_waits(daemon, face, tmp_path, finding):
     """For every face: stopped inside its write with its locks held, the
     daemon's next operation waits for it."""
     path = daemon.pool_path(0)
@@ -98,29 +99,41 @@ def test_we_hold_our_lock_and_the_daemon_waits(daemon, face, tmp_path):
         (b"ours", b"o"),
         (b"host-key", b"host-value"),
     ]
+    finding("it waits for us")
 
 
-def test_daemon_loses_a_write_made_between_its_read_and_its_write(daemon, core):
-    """A peer defect, pinned so that the README's note stays true.
+def test_daemon_loses_a_write_made_between_its_read_and_its_write(daemon, core, finding):
+    """A peer defect, pinned for each release so that the README's note
+    stays true (and this fails, saying so, the day a release fixes it).
 
     The daemon reads the pool under its lock, RELEASES it, changes its copy,
     then locks again and rewrites the whole file from that copy. A record
     another writer adds in between is overwritten, however well that writer
     locks. See the README interop section.
     """
+    fixed = (
+        f"hv_kvp_daemon {daemon.release.daemon_version} no longer releases its lock between "
+        "reading and rewriting a pool: the window is fixed; update docs/interop.md, the "
+        "README's interop table and this test"
+    )
     path = daemon.pool_path(0)
     gate = daemon.gate
     gate.close()
     daemon.send(build_set(0, "host-key", "host-value"))
-    assert gate.run_to("unlocked", daemon.process) == ["wait-lock", "locked", "unlocked"]
+    seen = gate.run_to("unlocked", daemon.process)
+    assert seen == ["wait-lock", "locked", "unlocked"], f"{fixed}: {seen}"
+    # Its read is done and no lock is held: the reply is not sent yet.
+    assert posix_lock_holders(os.stat(path).st_ino) == []
+    assert not daemon.reply_pending()
     core.append(path, "ours", "o", mode="full")  # takes our locks at once
     assert core.read_raw(path) == [(b"ours", b"o")]
     gate.open()
     assert daemon.receive().status == HV_S_OK
-    assert core.read_raw(path) == [(b"host-key", b"host-value")]
+    assert core.read_raw(path) == [(b"host-key", b"host-value")], fixed
+    finding("window open: ours lost")
 
 
-def test_both_writing_one_pool_in_a_loop_lose_nothing_of_the_hosts(daemon, core):
+def test_both_writing_one_pool_in_a_loop_lose_nothing_of_the_hosts(daemon, core, finding):
     """The host SETs into pool 0 while we append to it from another process.
 
     Our locks never make the daemon lose a write: every host record is
@@ -152,7 +165,11 @@ def test_both_writing_one_pool_in_a_loop_lose_nothing_of_the_hosts(daemon, core)
     assert len(records) == len(host) + len(ours)  # nothing torn or foreign
     assert all(v == f"value-{k.decode().split('-')[1]}".encode() for k, v in ours.items())
     lost = rounds - len(ours)
-    measured = f"loop of {rounds} host SETs + {rounds} kvp-core appends: host lost 0, ours lost {lost}"
+    measured = (
+        f"{daemon.release.suite} (hv_kvp_daemon {daemon.release.daemon_version}): loop of "
+        f"{rounds} host SETs + {rounds} kvp-core appends: host lost 0, ours lost {lost}"
+    )
+    finding(f"ours lost {lost}/{rounds}")
     print(f"\ninterop: {measured}")
     if os.environ.get("KVP_INTEROP_MEASUREMENTS"):
         with open(os.environ["KVP_INTEROP_MEASUREMENTS"], "a") as out:

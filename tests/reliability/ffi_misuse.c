@@ -172,7 +172,7 @@ static void entries_arrays(void)
 
 static void extreme_arguments(void)
 {
-    static const int statuses[] = {INT_MIN, -1, (int)KVP_ERR_POOL_TOO_LARGE + 1, 1000, INT_MAX};
+    static const int statuses[] = {INT_MIN, -1, (int)KVP_ERR_NO_VM_ID + 1, 1000, INT_MAX};
     kvp_options options;
     kvp_store *store = NULL;
     char path[4200];

@@ -10,3 +10,4 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # Benchmarks are not tests: only check that they still build and run once.
 cargo bench -p kvp-core --bench ops -- --test
 cargo bench -p kvp-report --bench events -- --test
+cargo bench -p kvp-tracing --bench layer -- --test

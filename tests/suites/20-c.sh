@@ -80,7 +80,7 @@ header_alone_cpp() {
 }
 
 # The C tests linked against libkvp.so (test_dlopen loads it itself).
-LINKED_TESTS=(test_api test_records test_threads test_random test_hardening)
+LINKED_TESTS=(test_api test_records test_threads test_random test_hardening test_report)
 CFLAGS_STRICT=(-std=c11 -Wall -Wextra -Werror -pedantic -g)
 build_tests() {
     local cflags libs rpath t
@@ -162,14 +162,28 @@ examples() {
     echo "$log"
     grep -qx "DLOPEN_DEMO: written through dlopen" <<<"$log" &&
         [ "$(stat -c %s "$pools/.kvp_pool_1")" -eq 5120 ] || { echo "dlopen_demo wrote nothing"; return 1; }
+    log=$("$out/events" --dir "$pools") || { echo "$log"; return 1; }
+    echo "$log"
+    grep -q " PROVISIONING_REPORT success agent=kvp-c-example/.* vm_id=$vm_id$" <<<"$log" &&
+        grep -q "^raw record 1 (no known format): " <<<"$log" &&
+        grep -qx "2 entries" <<<"$log" || { echo "events did not show the report and the raw record"; return 1; }
+    # The pool cloud-init 22.4's own handler wrote, as pool 1.
+    mkdir -p "$pools/cloud-init"
+    install -m 0600 tests/fixtures/cloudinit-events.pool "$pools/cloud-init/.kvp_pool_1"
+    log=$("$out/events" --dir "$pools/cloud-init") || { echo "$log"; return 1; }
+    echo "$log"
+    grep -q " cloud-init-22.4 event azure-diagnostics (17 records): <5000 bytes>$" <<<"$log" &&
+        grep -q " cloud-init-22.4 finish modules-final SUCCESS (1 record): all done$" <<<"$log" &&
+        grep -qx "3 entries" <<<"$log" || { echo "events misread the cloud-init pool"; return 1; }
     echo "examples built with pkg-config against PREFIX and ran"
 }
 step "examples/c via pkg-config" examples
 
 # The README's C example, built with the README's line (plus -Werror and an
-# rpath for the temporary PREFIX) and run in a scratch directory.
+# rpath for the temporary PREFIX) and run in a scratch directory with a VM
+# id (this machine may have no DMI): it writes a provisioning failure.
 readme_example() {
-    local dir
+    local dir vm_id=4b8f1a2c-0d6e-4c1f-9a57-2e3d4c5b6a70 out
     dir=$(scratch)
     sed -n '/<!-- section: c -->/,/<!-- end section: c -->/p' README.md |
         sed -n '/^```c$/,/^```$/p' | sed '1d;$d' >"$dir/agent.c"
@@ -177,9 +191,11 @@ readme_example() {
     # shellcheck disable=SC2046
     (cd "$dir" && mkdir demo-pools &&
         cc -std=c11 -Wall -Wextra -Werror -pedantic -O2 agent.c $(pkg-config --cflags --libs kvp) \
-            -Wl,-rpath,"$prefix/lib" -o agent &&
-        [ "$(./agent)" = "result=success" ] && [ -s demo-pools/.kvp_pool_1 ]) || return 1
-    echo "README C example builds and prints result=success"
+            -Wl,-rpath,"$prefix/lib" -o agent) || return 1
+    out=$(cd "$dir" && ./agent "$vm_id") || return 1
+    [[ $out == "result=error|reason=no DHCP lease|agent=my-agent/1.0|interface=eth0|pps_type=None|vm_id=$vm_id|timestamp="*"|documentation_url=https://aka.ms/linuxprovisioningerror" ]] &&
+        [ "$(stat -c %s "$dir/demo-pools/.kvp_pool_1")" -eq 2560 ] || { echo "unexpected report: $out"; return 1; }
+    echo "README C example builds and writes a provisioning failure: $out"
 }
 step "README C example" readme_example
 

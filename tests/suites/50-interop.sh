@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Interop with the real peers: hv_kvp_daemon (Debian hyperv-daemons) driven
 # through the project's own kernel-side harness, and cloud-init's
-# HyperVKvpReportingHandler. See docs/interop.md.
+# HyperVKvpReportingHandler, each from Debian bookworm, trixie and sid.
+# See docs/interop.md.
 #
-# Builds the LD_PRELOAD shim, the kvp-core driver and (when the C ABI is in
-# the tree) the C reader, then runs tests/interop with pytest and prints
-# its counts. A peer that cannot run here is reported and FAILS the suite.
+# Fetches the newer releases' packages (tests/interop/fetch_peers.sh),
+# builds the LD_PRELOAD shim, the kvp-core/kvp-report driver and (when the
+# C ABI is in the tree) the C reader, then runs tests/interop with pytest
+# and prints the release x case table and its counts. A peer that cannot
+# run or be fetched is reported and FAILS the suite.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -20,13 +23,25 @@ note() { problems+=("$1"); echo "interop: $1" >&2; }
 [ "$(id -u)" -eq 0 ] || note "PEER CANNOT RUN: not root (the daemon harness needs a mount namespace)"
 command -v unshare >/dev/null || note "PEER CANNOT RUN: unshare missing (util-linux)"
 unshare --mount true 2>/dev/null || note "PEER CANNOT RUN: unshare --mount fails here"
-[ -x /usr/sbin/hv_kvp_daemon ] || note "PEER CANNOT RUN: /usr/sbin/hv_kvp_daemon missing (apt-get install hyperv-daemons)"
-cloudinit_dir=$(dpkg -L cloud-init 2>/dev/null | grep -m1 '/cloudinit/reporting/handlers.py$' || true)
-if [ -z "$cloudinit_dir" ]; then
-    note "PEER CANNOT RUN: cloud-init not installed (apt-get install cloud-init)"
+# Newer cloud-init releases import these from the interpreter (tests/setup.sh).
+python3 -c "import yaml, jinja2, requests, jsonschema, configobj, jsonpatch" 2>/dev/null || \
+    note "PEER CANNOT RUN: newer cloud-init needs pyyaml jinja2 requests jsonschema configobj jsonpatch (tests/setup.sh)"
+
+# The matrix: bookworm's peers are the system's (tests/setup.sh installs
+# them); trixie's and sid's are fetched now, into this run's directory, and
+# their versions read from the packages (docs/interop.md).
+peers="$build/peers"
+fetch_start=$(date +%s)
+echo "interop: fetching the peers of every release into $peers"
+bash tests/interop/fetch_peers.sh "$peers" || true
+fetch_seconds=$(( $(date +%s) - fetch_start ))
+export KVP_INTEROP_PEERS="$peers/peers.json"
+if [ -f "$KVP_INTEROP_PEERS" ]; then
+    while IFS= read -r problem; do
+        [ -n "$problem" ] && note "PEER CANNOT RUN: $problem"
+    done < <(python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["problems"]))' "$KVP_INTEROP_PEERS")
 else
-    # The Debian package's site directory, so any python3 can import it.
-    export KVP_INTEROP_CLOUDINIT_PATH=${cloudinit_dir%/cloudinit/reporting/handlers.py}
+    note "PEER CANNOT RUN: tests/interop/fetch_peers.sh wrote no manifest"
 fi
 
 # --- what we build --------------------------------------------------------
@@ -79,15 +94,25 @@ fi
 # --- run ------------------------------------------------------------------
 report="$build/pytest-report.txt"
 export KVP_INTEROP_MEASUREMENTS="$build/measurements.txt"
-rm -f "$KVP_INTEROP_MEASUREMENTS"
+export KVP_INTEROP_TABLE="$build/matrix.txt"
+rm -f "$KVP_INTEROP_MEASUREMENTS" "$KVP_INTEROP_TABLE"
+tests_start=$(date +%s)
 python3 -m pytest -p no:cacheprovider -q -rfE tests/interop 2>&1 | tee "$report"
 status=${PIPESTATUS[0]}
+tests_seconds=$(( $(date +%s) - tests_start ))
 
 echo
 echo "=================== interop summary ==================="
+if [ -f "$KVP_INTEROP_TABLE" ]; then
+    cat "$KVP_INTEROP_TABLE"
+else
+    note "NO TABLE: pytest wrote no release x case table"
+fi
+echo
 counts=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed|error)' "$report" | tail -1)
 echo "pytest: ${counts:-no result line}"
 [ -f "$KVP_INTEROP_MEASUREMENTS" ] && sed 's/^/measured: /' "$KVP_INTEROP_MEASUREMENTS"
+echo "time: fetching the peers ${fetch_seconds}s, the matrix's tests ${tests_seconds}s"
 for p in "${problems[@]}"; do echo "NOT OK: $p"; done
 if [ "$status" -ne 0 ] || [ ${#problems[@]} -gt 0 ]; then
     echo "interop: FAIL"

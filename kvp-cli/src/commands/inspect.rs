@@ -1,14 +1,11 @@
-//! Commands that look at the pool file itself: info and check.
+//! `info`: what the pool file is and who holds its locks. (`check`, the
+//! fsck, has its own module.)
 
-use std::path::Path;
-
-use kvp_core::check::{self, CheckReport, Finding, RepairReport};
 use kvp_core::lock::LockProbe;
 use kvp_core::{Error, KvpStore, RECORD_SIZE};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{require_dir, Context};
-use crate::escape;
+use super::Context;
 use crate::failure::{Failure, Status};
 use crate::output;
 
@@ -116,122 +113,4 @@ fn describe_lock(probe: &LockProbe) -> String {
     } else {
         held.join("; ")
     }
-}
-
-/// The fsck: prints every finding, repairs on request, exits 1 while
-/// findings remain.
-pub fn check(cx: &mut Context<'_>, repair: bool) -> Result<Status, Failure> {
-    require_dir(&cx.store)?;
-    let mut report = check::inspect(&cx.store)?;
-    let mut repaired = None;
-    if repair && report.repairable() > 0 {
-        repaired = Some(check::repair(&cx.store)?);
-        report = check::inspect(&cx.store)?;
-    }
-    if cx.json {
-        let value = check_json(cx.store.path(), &report, repaired.as_ref());
-        output::json(cx.out, &value)?;
-    } else {
-        print_check(cx, &report, repaired.as_ref())?;
-    }
-    Ok(if report.is_clean() {
-        Status::Success
-    } else {
-        Status::Negative(None)
-    })
-}
-
-fn print_check(
-    cx: &mut Context<'_>,
-    report: &CheckReport,
-    repaired: Option<&RepairReport>,
-) -> Result<(), Failure> {
-    let path = cx.store.path().display();
-    let plural = if report.records == 1 { "" } else { "s" };
-    writeln!(
-        cx.out,
-        "{path}: {} record{plural}, {} bytes",
-        report.records, report.size
-    )?;
-    if let Some(done) = repaired {
-        writeln!(
-            cx.out,
-            "repaired: cut {} bytes of partial tail, zeroed {} fields after their NUL",
-            done.tail_bytes_cut, done.fields_zeroed
-        )?;
-    }
-    for finding in &report.findings {
-        let place = finding
-            .record()
-            .map_or_else(|| "file".to_owned(), |r| format!("record {r}"));
-        let fix = if finding.is_repairable() {
-            " [--repair fixes]"
-        } else {
-            ""
-        };
-        let key = match finding {
-            Finding::DuplicateKey { key, .. } => format!(" \"{}\"", escape::escape(key)),
-            _ => String::new(),
-        };
-        writeln!(cx.out, "{place}: {}: {finding}{key}{fix}", finding.code())?;
-    }
-    match report.findings.len() {
-        0 => writeln!(cx.out, "no findings")?,
-        1 => writeln!(
-            cx.out,
-            "1 finding, {} repairable with --repair",
-            report.repairable()
-        )?,
-        n => writeln!(
-            cx.out,
-            "{n} findings, {} of them repairable with --repair",
-            report.repairable()
-        )?,
-    }
-    Ok(())
-}
-
-fn check_json(path: &Path, report: &CheckReport, repaired: Option<&RepairReport>) -> Value {
-    let findings: Vec<Value> = report.findings.iter().map(finding_json).collect();
-    json!({
-        "path": path,
-        "size": report.size,
-        "records": report.records,
-        "findings": findings,
-        "repaired": repaired.map(|r| json!({
-            "tail_bytes_cut": r.tail_bytes_cut,
-            "fields_zeroed": r.fields_zeroed,
-        })),
-    })
-}
-
-fn finding_json(finding: &Finding) -> Value {
-    let mut value = json!({
-        "code": finding.code(),
-        "record": finding.record(),
-        "field": finding.field().map(|f| f.to_string()),
-        "repairable": finding.is_repairable(),
-        "message": finding.to_string(),
-    });
-    let details = match finding {
-        Finding::PartialTail { bytes } => json!({ "bytes": bytes }),
-        Finding::GarbageAfterNul { bytes, .. } => json!({ "bytes": bytes }),
-        Finding::DuplicateKey { first, key, .. } => {
-            json!({ "first": first, "key": escape::escape(key) })
-        }
-        Finding::UnsafeCharInKey { code_point, .. } => json!({ "code_point": code_point }),
-        Finding::UnsafeFile { reason } => json!({ "reason": reason.to_string() }),
-        Finding::ReadableByOthers { mode } => json!({ "mode": format!("{mode:04o}") }),
-        Finding::OverSafeLimit {
-            limit,
-            actual,
-            unit,
-            ..
-        } => json!({ "limit": limit, "actual": actual, "unit": unit.as_str() }),
-        _ => json!({}),
-    };
-    if let (Some(value), Value::Object(details)) = (value.as_object_mut(), details) {
-        value.extend(details);
-    }
-    value
 }

@@ -1,5 +1,6 @@
 //! The subcommands, each a function from parsed arguments to a [`Status`].
 
+mod check;
 mod events;
 mod inspect;
 mod machine;
@@ -53,8 +54,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Status, Failure> {
         out,
     };
     match &cli.command {
-        Command::List => read::list(&mut cx),
-        Command::Entries => read::entries(&mut cx),
+        Command::List(table) => read::list(&mut cx, table),
+        Command::Entries(table) => read::entries(&mut cx, table),
         Command::Get { key } => read::get(&mut cx, key),
         Command::Dump => read::dump(&mut cx),
         Command::Wait { key, timeout } => read::wait(&mut cx, key, *timeout),
@@ -64,7 +65,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Status, Failure> {
         Command::Clear { if_stale } => write::clear(&mut cx, *if_stale),
         Command::Load { source } => write::load(&mut cx, source),
         Command::Info => inspect::info(&mut cx),
-        Command::Check { repair } => inspect::check(&mut cx, *repair),
+        Command::Check(args) => check::check(&mut cx, args),
         Command::Report { action } => match action {
             ReportAction::Success { reason, fields } => {
                 report::write(&mut cx, ReportResult::Success, reason.as_deref(), fields)

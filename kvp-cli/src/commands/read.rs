@@ -8,10 +8,11 @@ use kvp_core::KvpStore;
 use serde::Serialize;
 
 use super::{require_dir, Context};
+use crate::cli::TableArgs;
 use crate::escape;
 use crate::failure::{Failure, Status};
 use crate::keys::KeyQuery;
-use crate::output::{self, INDEX, KEY, VALUE};
+use crate::output::{self, Width, INDEX, KEY, VALUE};
 
 /// How often `wait` looks at the pool. The daemon writes host data rarely;
 /// a tenth of a second costs nothing and keeps the wait responsive.
@@ -37,7 +38,7 @@ struct KeyValue {
 }
 
 /// Every record in file order.
-pub fn list(cx: &mut Context<'_>) -> Result<Status, Failure> {
+pub fn list(cx: &mut Context<'_>, table: &TableArgs) -> Result<Status, Failure> {
     require_dir(&cx.store)?;
     let records = cx.store.raw_records()?;
     if cx.json {
@@ -63,13 +64,14 @@ pub fn list(cx: &mut Context<'_>) -> Result<Status, Failure> {
             .enumerate()
             .map(|(i, r)| vec![i.to_string().into_bytes(), r.key, r.value])
             .collect();
-        output::table(cx.out, &[INDEX, KEY, VALUE], &rows)?;
+        let room = Width::of_stdout(table.wide);
+        output::table(cx.out, &[INDEX, KEY, VALUE], &rows, room)?;
     }
     Ok(Status::Success)
 }
 
 /// Every key with its last value, sorted by key.
-pub fn entries(cx: &mut Context<'_>) -> Result<Status, Failure> {
+pub fn entries(cx: &mut Context<'_>, table: &TableArgs) -> Result<Status, Failure> {
     require_dir(&cx.store)?;
     if cx.json {
         output::json(cx.out, &cx.store.entries()?)?;
@@ -87,7 +89,8 @@ pub fn entries(cx: &mut Context<'_>) -> Result<Status, Failure> {
         writeln!(cx.out, "no records in {}", cx.store.path().display())?;
     } else {
         let rows: Vec<Vec<Vec<u8>>> = entries.into_iter().map(|(k, v)| vec![k, v]).collect();
-        output::table(cx.out, &[KEY, VALUE], &rows)?;
+        let room = Width::of_stdout(table.wide);
+        output::table(cx.out, &[KEY, VALUE], &rows, room)?;
     }
     Ok(Status::Success)
 }

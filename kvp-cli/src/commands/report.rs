@@ -12,7 +12,7 @@ use super::machine::vm_id_for_report;
 use super::{require_dir, Context};
 use crate::escape;
 use crate::failure::{Failure, Status};
-use crate::output::{self, FIELD, WHOLE_VALUE};
+use crate::output::{self, Width, FIELD, WHOLE_VALUE};
 use crate::report_args::{dialect_name, ReportFields};
 use crate::report_view;
 
@@ -132,7 +132,12 @@ pub fn show(cx: &mut Context<'_>) -> Result<Status, Failure> {
         ))));
     };
     if !cx.json {
-        output::table(cx.out, &[FIELD, WHOLE_VALUE], &report_view::rows(&report))?;
+        output::table(
+            cx.out,
+            &[FIELD, WHOLE_VALUE],
+            &report_view::rows(&report),
+            Width::Whole,
+        )?;
         if let Some(original) = report.shortened() {
             writeln!(cx.out, "{}", report_view::shortened_note(original))?;
         }

@@ -2,6 +2,7 @@
 //! of every command, the bad paths included.
 
 mod attacks;
+mod check;
 mod errors;
 mod events;
 mod hostile;

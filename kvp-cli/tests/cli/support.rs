@@ -152,6 +152,20 @@ pub fn pool_of(records: &[(&[u8], &[u8])]) -> Pools {
     pools
 }
 
+/// A guest pool whose first row is far wider than any terminal, as
+/// cloud-init's event keys make them: a 300-character key and a
+/// 1500-character value with a bidi override, then a short row. Gives the
+/// pool, the key, and the value as tables show it (escaped).
+pub fn wide_pool() -> (Pools, String, String) {
+    let pools = Pools::new();
+    let key = format!("CLOUD_INIT|{}", "k".repeat(289));
+    let value = format!("{}\u{202e}end", "v".repeat(1500));
+    pools.write(&["--mode", "full", "append", &key, &value]);
+    pools.write(&["append", "short", "1"]);
+    let shown = format!("{}\\u{{202e}}end", "v".repeat(1500));
+    (pools, key, shown)
+}
+
 /// A fixture of kvp-report's, written by a peer's own code (its README
 /// says which), as JSON.
 pub fn report_fixture(name: &str) -> serde_json::Value {

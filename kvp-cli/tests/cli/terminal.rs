@@ -1,4 +1,5 @@
-//! `get` and `wait` on a terminal: the escaped form, unless `--raw`.
+//! `get` and `wait` on a terminal: the escaped form, unless `--raw`; `list`
+//! and `entries` fit the terminal's width, unless `--wide`.
 //!
 //! kvp runs with its stdout on a pseudo-terminal that this test opens, so
 //! that `isatty(1)` is true for it exactly as in an operator's shell.
@@ -8,7 +9,7 @@ use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 
-use crate::support::{Pools, KVP};
+use crate::support::{wide_pool, Pools, KVP};
 
 /// A value as the host could write it into pool 0: it sets the terminal's
 /// title, clears the screen, moves the cursor, starts a C1 CSI colour and
@@ -23,17 +24,25 @@ struct Pty {
     terminal: OwnedFd,
 }
 
-fn open_pty() -> Pty {
+/// A pseudo-terminal `columns` wide (0: a size never set, as on a serial
+/// console).
+fn open_pty(columns: u16) -> Pty {
     let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty writes two descriptors into the two ints; the name,
-    // termios and winsize pointers may be NULL.
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: columns,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors into the two ints and reads
+    // the winsize; the name and termios pointers may be NULL.
     let rc = unsafe {
         libc::openpty(
             &mut master,
             &mut slave,
             std::ptr::null_mut(),
             std::ptr::null(),
-            std::ptr::null(),
+            &size,
         )
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
@@ -66,12 +75,28 @@ fn open_pty() -> Pty {
 /// Runs kvp with `args` and stdout on a terminal: its status and the exact
 /// bytes it wrote there.
 fn on_terminal(pools: &Pools, args: &[&str]) -> (i32, Vec<u8>) {
+    on_sized_terminal(pools, args, 0, None)
+}
+
+/// As [`on_terminal`], on a terminal `columns` wide, with `$COLUMNS` set
+/// to `env_columns` or unset.
+fn on_sized_terminal(
+    pools: &Pools,
+    args: &[&str],
+    columns: u16,
+    env_columns: Option<&str>,
+) -> (i32, Vec<u8>) {
     let Pty {
         mut reader,
         terminal,
-    } = open_pty();
+    } = open_pty(columns);
     let dir = pools.dir.path().to_str().expect("utf-8 temp path");
-    let child = Command::new(KVP)
+    let mut command = Command::new(KVP);
+    match env_columns {
+        Some(value) => command.env("COLUMNS", value),
+        None => command.env_remove("COLUMNS"),
+    };
+    let child = command
         .arg("--dir")
         .arg(dir)
         .args(args)
@@ -80,8 +105,9 @@ fn on_terminal(pools: &Pools, args: &[&str]) -> (i32, Vec<u8>) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn kvp");
-    // The Command above is gone, and with it this process's copy of the
-    // terminal side, so the read ends (EIO) once kvp has exited.
+    // Dropping the Command closes this process's copy of the terminal
+    // side, so the read ends (EIO) once kvp has exited.
+    drop(command);
     let output = std::thread::spawn(move || {
         let mut bytes = Vec::new();
         // read_to_end keeps what it read before the EIO that ends a pty.
@@ -160,5 +186,76 @@ fn tables_and_json_are_escaped_on_a_terminal_too() {
             !bytes.contains(&0x1b) && !c1 && !bidi,
             "{args:?}: {bytes:?}"
         );
+    }
+}
+
+fn lines(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn tables_fit_the_terminal_width() {
+    let (pools, key, _) = wide_pool();
+    for (args, columns) in [
+        (&["list"][..], 100u16),
+        (&["entries"], 100),
+        (&["list"], 57),
+    ] {
+        let (code, bytes) = on_sized_terminal(&pools, args, columns, Some("200"));
+        assert_eq!(code, 0, "{args:?}");
+        let lines = lines(&bytes);
+        let width = usize::from(columns);
+        assert!(
+            lines.iter().all(|l| l.chars().count() <= width),
+            "{args:?} on {columns} columns: {lines:#?}"
+        );
+        let long = lines
+            .iter()
+            .find(|l| l.contains("CLOUD_INIT|"))
+            .expect("the long row");
+        assert_eq!(long.chars().count(), width, "{args:?}: {long}");
+        assert_eq!(long.matches('…').count(), 2, "key and value cut: {long}");
+        assert!(!long.contains(&key), "{long}");
+        let short = lines.iter().any(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .ends_with(&["short", "1"])
+        });
+        assert!(short, "short rows are not cut: {lines:#?}");
+    }
+}
+
+#[test]
+fn columns_is_the_fallback_for_a_terminal_of_no_size() {
+    let (pools, ..) = wide_pool();
+    let (code, bytes) = on_sized_terminal(&pools, &["list"], 0, Some("70"));
+    assert_eq!(code, 0);
+    assert_eq!(lines_width(&bytes), 70, "{:#?}", lines(&bytes));
+    let (code, bytes) = on_sized_terminal(&pools, &["list"], 0, None);
+    assert_eq!(code, 0);
+    assert_eq!(lines_width(&bytes), 80, "80 when nothing tells");
+}
+
+fn lines_width(bytes: &[u8]) -> usize {
+    lines(bytes)
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn wide_never_cuts_on_a_terminal() {
+    let (pools, key, shown) = wide_pool();
+    for (args, prefix) in [(&["list", "--wide"][..], "0  "), (&["entries", "-w"], "")] {
+        let (code, bytes) = on_sized_terminal(&pools, args, 100, None);
+        assert_eq!(code, 0, "{args:?}");
+        let lines = lines(&bytes);
+        let row = format!("{prefix}{key}  {shown}");
+        assert!(lines.contains(&row), "{args:?}: {lines:#?}");
+        assert!(!lines.iter().any(|l| l.contains('…')), "{args:?}");
     }
 }

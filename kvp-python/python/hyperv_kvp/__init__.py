@@ -11,7 +11,10 @@ library and the ``kvp`` tool::
         pool.append("DIAGNOSTIC", "step 1")
         print(pool.read("DIAGNOSTIC"), len(pool))
 
-``hyperv_kvp.reporting`` writes and reads cloud-init's event records.
+``hyperv_kvp.reporting`` writes and reads what agents report in pool 1:
+the provisioning report, the VM id and diagnostic events of every format
+(cloud-init's and azure-init's); ``hyperv_kvp.logging.KvpHandler`` sends
+Python logging there.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from ._pool import (
 )
 from .exceptions import (
     EventFormatError,
+    EventTooLargeError,
+    InvalidFieldError,
     InvalidKeyError,
     InvalidOptionError,
     InvalidValueError,
@@ -39,11 +44,15 @@ from .exceptions import (
     NotARegularFileError,
     PoolReplacedError,
     PoolTooLargeError,
+    ReportFormatError,
+    ReportTooLargeError,
     TooLargeError,
     UniqueKeyLimitError,
     UnknownNameError,
     UnsafePoolError,
+    UnsupportedByFormatError,
     ValueTooLargeError,
+    VmIdError,
 )
 
 __version__: str = _native.__version__
@@ -104,4 +113,10 @@ __all__ = [
     "PoolTooLargeError",
     "InvalidOptionError",
     "EventFormatError",
+    "InvalidFieldError",
+    "ReportTooLargeError",
+    "EventTooLargeError",
+    "UnsupportedByFormatError",
+    "ReportFormatError",
+    "VmIdError",
 ]

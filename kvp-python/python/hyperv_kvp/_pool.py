@@ -247,6 +247,7 @@ class KvpPool(MutableMapping[str, str]):
             )
         self._mode = PoolMode.parse(mode)
         self._closed = False
+        self._where = (number, directory, path)
         self._native = _native.NativePool(
             pool=int(number),
             directory=None if directory is None else os.fspath(directory),
@@ -300,6 +301,22 @@ class KvpPool(MutableMapping[str, str]):
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closed
+
+    def _reopened(self, *, lock_timeout: Optional[float]) -> KvpPool:
+        """Another KvpPool on the same pool (as this one was named: by
+        number and directory, or by path), with the same options but
+        ``lock_timeout``."""
+        number, directory, path = self._where
+        return KvpPool(
+            number,
+            directory=directory,
+            path=path,
+            mode=self._mode,
+            lock_timeout=lock_timeout,
+            sync=self.sync,
+            create_mode=self.create_mode,
+            max_pool_bytes=self.max_pool_bytes,
+        )
 
     def __repr__(self) -> str:
         state = ", closed" if self._closed else ""

@@ -9,6 +9,13 @@ also :class:`OSError`, each with ``errno`` and ``filename``. Failures of the ope
 permission) are plain :class:`OSError` subclasses such as
 :class:`PermissionError`, with ``errno``, ``strerror`` and ``filename`` set.
 
+The reporting errors (:mod:`hyperv_kvp.reporting`) follow the same rules:
+a field an event or report format cannot hold is a ValueError
+(:class:`InvalidFieldError`, :class:`EventTooLargeError`,
+:class:`ReportTooLargeError`, :class:`UnsupportedByFormatError`), a report
+that does not decode is :class:`ReportFormatError`, and a machine without a
+usable VM id raises :class:`VmIdError`, an OSError.
+
 Text that cannot be encoded as UTF-8 (a str holding a lone surrogate such as
 ``"\\ud800"``) raises :class:`UnicodeEncodeError`, itself a ValueError, as
 ``str.encode("utf-8")`` would. In every case nothing is written.
@@ -39,6 +46,12 @@ __all__ = [
     "PoolTooLargeError",
     "InvalidOptionError",
     "EventFormatError",
+    "InvalidFieldError",
+    "ReportTooLargeError",
+    "EventTooLargeError",
+    "UnsupportedByFormatError",
+    "ReportFormatError",
+    "VmIdError",
 ]
 
 
@@ -208,3 +221,110 @@ class InvalidOptionError(KvpError, ValueError):
 
 class EventFormatError(KvpError, ValueError):
     """A ``CLOUD_INIT|...`` record that is not a well-formed event (strict reads)."""
+
+
+class InvalidFieldError(KvpError, ValueError):
+    """A field of an event or report that its format cannot carry: empty,
+    holding ``|`` where the key separates fields, not a UUID where one is
+    needed, or against the format's rules (a ``finish`` without a result in
+    ``DIAG_V1``). ``field`` names it as the format does, ``reason`` says
+    why. Nothing was written."""
+
+    field: str
+    reason: str
+
+    def __init__(self, message: str, *, field: str, reason: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
+
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]:
+        rebuild = functools.partial(type(self), field=self.field, reason=self.reason)
+        return (rebuild, (str(self),))
+
+
+class ReportTooLargeError(TooLargeError):
+    """Even with its reason and supporting data emptied, a provisioning
+    report's fixed fields (result, agent, VM id, timestamp, pps_type,
+    documentation URL) take ``actual`` UTF-16 code units, more than the
+    ``limit`` (1022) the host receives. Nothing was written."""
+
+
+class EventTooLargeError(TooLargeError):
+    """An event field over its format's cap: ``field`` is ``"agent"`` or
+    ``"name"`` (``unit`` ``"bytes"``), ``"duration"`` (``"microseconds"``)
+    or ``"payload"`` (``"records"``: more chunks than a value may take).
+    Nothing was written."""
+
+    field: str
+
+    def __init__(self, message: str, *, limit: int, actual: int, unit: str, field: str) -> None:
+        super().__init__(message, limit=limit, actual=actual, unit=unit)
+        self.field = field
+
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]:
+        rebuild = functools.partial(
+            type(self), limit=self.limit, actual=self.actual, unit=self.unit, field=self.field
+        )
+        return (rebuild, (str(self),))
+
+
+class UnsupportedByFormatError(KvpError, ValueError):
+    """The event format has no way to carry this value: a ``WARN`` result
+    in ``DIAG_V1`` (only success and fail exist), or bytes that are not
+    UTF-8 sent without compression. ``format``, ``field`` and ``reason`` say
+    which. Nothing was written."""
+
+    format: str
+    field: str
+    reason: str
+
+    def __init__(self, message: str, *, format: str, field: str, reason: str) -> None:
+        super().__init__(message)
+        self.format = format
+        self.field = field
+        self.reason = reason
+
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]:
+        rebuild = functools.partial(
+            type(self), format=self.format, field=self.field, reason=self.reason
+        )
+        return (rebuild, (str(self),))
+
+
+class ReportFormatError(KvpError, ValueError):
+    """A ``PROVISIONING_REPORT`` value that does not decode. ``reason`` is
+    ``"malformed"`` (the reasons of :class:`hyperv_kvp.reporting.Reason`),
+    ``detail`` says what was wrong, for people (a missing field, broken
+    quoting, a value cloud-init cut at 1023 characters inside a quote)."""
+
+    reason: str
+    detail: str
+
+    def __init__(self, message: str, *, reason: str, detail: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.detail = detail
+
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]:
+        rebuild = functools.partial(type(self), reason=self.reason, detail=self.detail)
+        return (rebuild, (str(self),))
+
+
+class VmIdError(KvpError, OSError):
+    """The machine's DMI product UUID holds no VM id: it is empty, all
+    zeros or all ones (unset DMI; ``errno`` ENODATA), or not a UUID
+    (``errno`` EINVAL). ``value`` is what the file held, trimmed;
+    ``filename`` the file. Never a silent zero GUID. A file that cannot be
+    read at all raises the OS's error instead (FileNotFoundError,
+    PermissionError), so ``except OSError`` catches every failure to find
+    the id."""
+
+    value: str
+
+    def __init__(self, *args: Any, value: str) -> None:
+        super().__init__(*args)
+        self.value = value
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
+        return (functools.partial(type(self), value=self.value), _os_args(self))

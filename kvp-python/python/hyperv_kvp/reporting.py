@@ -1,11 +1,30 @@
-"""cloud-init's Hyper-V KVP event records, written and read without cloud-init.
+"""What agents write into pool 1: provisioning reports, diagnostic events
+and the VM id, in every format cloud-init and azure-init use.
 
-cloud-init 22.4's ``HyperVKvpReportingHandler`` publishes each reporting
-event as one record of pool 1 (or several, for a long one). This module
-writes the same records through the core, under flock (which cloud-init
-takes) and the OFD lock (which excludes hv_kvp_daemon), and reads them back.
+Every format lives in the Rust crate kvp-report, which the C library and
+the ``kvp`` tool use too; this module converts, validates and calls it.
 
-The format, as the handler writes it:
+- **Provisioning report**: :class:`ProvisioningReport` (``success`` or
+  ``error``, agent, VM id, timestamp, ``pps_type``, reason, documentation
+  URL, ordered supporting data), encoded and decoded in either
+  :class:`Dialect` (cloud-init's or azure-init's, byte for byte), written
+  with :func:`write_report` (insert, shortened whole-field when too long,
+  and marked) and read with :func:`read_report`.
+- **VM id**: :class:`Machine` (``vm_id()`` with the Gen1 byte swap,
+  ``is_azure()``, an injectable root for tests) and :func:`vm_id_of`.
+- **Writing events**: :class:`DiagWriter` (``DIAG_V1``, azure-init's next
+  format) and :class:`CloudInitWriter` (cloud-init 22.4, 24.4 or 26.1),
+  or :func:`event_writer`; for Python logging, :class:`hyperv_kvp.logging.KvpHandler`.
+- **Reading**: :func:`read_entries` and :func:`decode_entries` decode every
+  format at once into :class:`DiagnosticEvent`, :class:`ReportEntry` and
+  :class:`RawEntry` (a record that does not decode, with its
+  :class:`Reason`): one bad record never fails the read.
+
+The original API, cloud-init 22.4's event records (:class:`KvpReporter`,
+:func:`encode_event`, :func:`report_event`, :func:`decode_events`,
+:func:`read_events` and :class:`Event`), works as before on top of the
+same code. cloud-init 22.4's ``HyperVKvpReportingHandler`` publishes each
+reporting event as one record of pool 1 (or several, for a long one):
 
 - key ``CLOUD_INIT|<incarnation>|<event_type>|<name>|<uuid4>``, where the
   incarnation is the boot time in whole seconds, ``int(time.time() - uptime)``;
@@ -17,7 +36,7 @@ The format, as the handler writes it:
   "msg": <slice of the JSON-escaped description>}``, the slice being at most
   ``1024 - len(<that JSON with an empty msg>) - 8`` characters.
 
-Where this module differs from cloud-init, on purpose:
+Where this library differs from cloud-init, on purpose:
 
 - cloud-init cuts a slice anywhere, inside ``\\u00e9`` too, so that a chunk
   can be invalid JSON; we cut only between escapes (and never between the
@@ -28,7 +47,14 @@ Where this module differs from cloud-init, on purpose:
   than 1022, so a 1023- or 1024-character event reaches the host whole.
 
 Reading joins the raw ``msg`` texts in ``msg_i`` order and unescapes once,
-which is the only correct way for records cloud-init wrote.
+which is the only correct way for records cloud-init wrote. It reads every
+release's records (tests/interop runs 22.4, 25.1 and 26.x): ``ts`` ends in
+``Z`` before 24.4 and in ``+00:00`` from 24.4 on (``Event.timestamp`` keeps
+it as written, ``Event.time`` parses both); from 26.1 on the key carries the
+VM id before the uuid, ``CLOUD_INIT|<incarnation>|<type>|<name>|<vm_id>|<uuid4>``
+(``Event.vm_id``), and finish events carry a ``duration`` in seconds
+(``Event.duration``). Writing keeps the 22.4 layout, which every release's
+reader reads.
 
 Writing::
 
@@ -44,18 +70,92 @@ Writing::
 
 from __future__ import annotations
 
-import json
-import re
-import time
 import uuid as uuid_module
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Dict, Iterable, List, Optional, Tuple, Union
+from typing import Iterable, List, Optional, Tuple, Union
 
+from ._events import (
+    DEFAULT_MAX_PAYLOAD,
+    DIAG_MAX_AGENT_BYTES,
+    DIAG_MAX_NAME_BYTES,
+    CloudInitWriter,
+    DiagWriter,
+    DiagnosticEvent,
+    Encoding,
+    Entry,
+    EventWriter,
+    Format,
+    Instant,
+    Kind,
+    Outcome,
+    RawEntry,
+    Reason,
+    ReportEntry,
+    boot_incarnation,
+    decode_entries,
+    event_writer,
+    read_entries,
+)
 from ._pool import KvpPool, Pool, Record
+from ._report import (
+    AZURE_CHASSIS_ASSET_TAG,
+    DOCUMENTATION_URL,
+    PROVISIONING_REPORT_KEY,
+    SHORTENED_FIELD,
+    SHORTENED_SUFFIX,
+    Dialect,
+    Generation,
+    Machine,
+    PpsType,
+    ProvisioningReport,
+    ReportResult,
+    SupportingData,
+    read_report,
+    vm_id_of,
+    write_report,
+)
 from .exceptions import EventFormatError
 
 __all__ = [
+    # provisioning report and VM id (_report)
+    "PROVISIONING_REPORT_KEY",
+    "DOCUMENTATION_URL",
+    "SHORTENED_FIELD",
+    "SHORTENED_SUFFIX",
+    "AZURE_CHASSIS_ASSET_TAG",
+    "ReportResult",
+    "PpsType",
+    "Dialect",
+    "SupportingData",
+    "ProvisioningReport",
+    "write_report",
+    "read_report",
+    "Generation",
+    "Machine",
+    "vm_id_of",
+    # events of every format (_events)
+    "DEFAULT_MAX_PAYLOAD",
+    "DIAG_MAX_AGENT_BYTES",
+    "DIAG_MAX_NAME_BYTES",
+    "Kind",
+    "Outcome",
+    "Format",
+    "Encoding",
+    "Reason",
+    "Instant",
+    "DiagnosticEvent",
+    "ReportEntry",
+    "RawEntry",
+    "Entry",
+    "EventWriter",
+    "DiagWriter",
+    "CloudInitWriter",
+    "event_writer",
+    "decode_entries",
+    "read_entries",
+    "boot_incarnation",
+    # cloud-init 22.4 events, the original API
     "EVENT_PREFIX",
     "AZURE_MAX_VALUE_SIZE",
     "MAX_VALUE_CHARS",
@@ -67,7 +167,6 @@ __all__ = [
     "FAIL",
     "Event",
     "KvpReporter",
-    "boot_incarnation",
     "event_key",
     "format_timestamp",
     "encode_event",
@@ -97,29 +196,22 @@ WARN = "WARN"
 FAIL = "FAIL"
 """Result of a failed finish event."""
 
-_SEPARATORS = (",", ":")
-# Chunk values end with ,"msg_i":<i>,"msg":"<raw>"} ; the raw text holds no
-# unescaped quote, so the first ,"msg_i": is the real one.
-_CHUNK = re.compile(r'\A(?P<head>\{.*?),"msg_i":(?P<index>\d+),"msg":"(?P<raw>.*)"\}\Z', re.S)
-# One unit of JSON-escaped ASCII text: a surrogate pair, a \uXXXX, another
-# escape, or a plain character.
-_TOKEN = re.compile(
-    r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-    r"|\\u[0-9a-fA-F]{4}|\\.|[^\\]",
-    re.S,
-)
-_LONGEST_TOKEN = 12
+_CLOUD_INIT_FORMATS = (Format.CLOUD_INIT_22_4, Format.CLOUD_INIT_24_4, Format.CLOUD_INIT_26_1)
 
 
 @dataclass(frozen=True)
 class Event:
-    """One reporting event as read back from a pool.
+    """One cloud-init reporting event as read back from a pool.
 
     ``key`` is the event's key without a chunk suffix; ``timestamp`` the
     ``ts`` text as written; ``chunks`` how many records held it (1 when it
     was not split); ``complete`` is False when chunks are missing, and then
     ``description`` is what the chunks present decode to (or their raw
-    escaped text when that is not valid JSON).
+    escaped text when that is not valid JSON). ``vm_id`` is the VM id that
+    cloud-init 26.1 and later put in the key, ``duration`` the seconds their
+    finish events carry; both are None for records without them. A
+    ``compressed`` event's description is its envelope's JSON text, as
+    cloud-init's reader returns it (:func:`read_entries` decodes the bytes).
     """
 
     key: str
@@ -132,21 +224,14 @@ class Event:
     result: Optional[str] = None
     chunks: int = 1
     complete: bool = True
+    vm_id: Optional[str] = None
+    duration: Optional[float] = None
 
     @property
     def time(self) -> datetime:
         """``timestamp`` as an aware UTC datetime."""
         text = self.timestamp[:-1] if self.timestamp.endswith("Z") else self.timestamp
         return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
-
-
-def boot_incarnation(now: Optional[float] = None, uptime: Optional[float] = None) -> int:
-    """The incarnation number cloud-init puts in keys: the boot time in whole
-    seconds, ``int(now - uptime)``, uptime read from /proc/uptime."""
-    if uptime is None:
-        with open("/proc/uptime", encoding="ascii") as f:
-            uptime = float(f.read().split()[0])
-    return int((time.time() if now is None else now) - uptime)
 
 
 def event_key(incarnation: int, event_type: str, name: str, event_uuid: Optional[str] = None) -> str:
@@ -169,16 +254,8 @@ def _check_text(name: str, text: object) -> str:
     return text
 
 
-def _cut(escaped: str, start: int, room: int) -> int:
-    """The end of the longest run of whole escape tokens from ``start`` that
-    fits in ``room`` characters."""
-    end = start
-    limit = start + room
-    for token in _TOKEN.finditer(escaped, start):
-        if token.end() > limit:
-            break
-        end = token.end()
-    return end
+def _kind_of(event_type: str) -> Kind:
+    return {START: Kind.START, FINISH: Kind.FINISH}.get(event_type, Kind.EVENT)
 
 
 def encode_event(
@@ -196,129 +273,60 @@ def encode_event(
     :func:`boot_incarnation`, ``event_uuid`` to a new uuid4.
 
     Raises TypeError for non-str text, ValueError when the name and type
-    leave no room for the description in a chunk.
+    leave no room for the description in a chunk (InvalidFieldError) or
+    the key is too long (KeyTooLargeError).
     """
     _check_text("event_type", event_type)
     _check_text("name", name)
     _check_text("description", description)
     if result is not None:
         _check_text("result", result)
-    if incarnation is None:
-        incarnation = boot_incarnation()
-    key = event_key(incarnation, event_type, name, event_uuid)
-    meta: Dict[str, Union[str, int]] = {
-        "name": name,
-        "type": event_type,
-        "ts": format_timestamp(time.time() if timestamp is None else timestamp),
-    }
-    if result is not None:
-        meta["result"] = result
-    meta["msg"] = description
-    value = json.dumps(meta, separators=_SEPARATORS)
-    if len(value) <= MAX_VALUE_CHARS:
-        return [(key, value)]
-
-    del meta["msg"]
-    escaped = json.dumps(description)[1:-1]
-    records = []
-    start = 0
-    index = 0
-    while True:
-        meta["msg_i"] = index
-        meta["msg"] = ""
-        without_text = json.dumps(meta, separators=_SEPARATORS)
-        room = AZURE_MAX_VALUE_SIZE - len(without_text) - 8
-        if room < _LONGEST_TOKEN:
-            raise ValueError(
-                f"the event's name, type and result take {len(without_text)} characters "
-                f"of a {AZURE_MAX_VALUE_SIZE}-character record: shorten them"
-            )
-        end = _cut(escaped, start, room)
-        # without_text ends with "msg":""} ; put the slice between the quotes.
-        records.append((f"{key}|{index}", f'{without_text[:-2]}{escaped[start:end]}"}}'))
-        start = end
-        index += 1
-        if start == len(escaped):
-            return records
+    return CloudInitWriter("22.4", incarnation=incarnation).encode(
+        _kind_of(event_type),
+        name,
+        description,
+        event_type=event_type,
+        result=result,
+        timestamp=timestamp,
+        event_id=event_uuid,
+    )
 
 
-def _parse_key(key: str) -> Tuple[str, int, str]:
-    """The key without chunk suffix, the incarnation and the uuid."""
-    parts = key.split("|")
-    if len(parts) < 5 or parts[0] != EVENT_PREFIX:
-        raise EventFormatError(f"not a cloud-init event key: {key!r}")
-    try:
-        incarnation = int(parts[1])
-    except ValueError:
-        raise EventFormatError(f"event key with a non-numeric incarnation: {key!r}") from None
-    return key, incarnation, parts[-1]
-
-
-@dataclass
-class _Pending:
-    head: Dict[str, object]
-    key: str
-    incarnation: int
-    uuid: str
-    pieces: Dict[int, str]
-
-
-def _event_from_json(key: str, value: str) -> Event:
-    try:
-        data = json.loads(value)
-    except ValueError:
-        raise EventFormatError(f"event {key!r} has a value that is not JSON") from None
-    if not isinstance(data, dict):
-        raise EventFormatError(f"event {key!r} has a value that is not a JSON object")
-    base, incarnation, event_uuid = _parse_key(key)
-    return _build(base, incarnation, event_uuid, data, str(data.get("msg", "")), 1, True)
-
-
-def _build(
-    key: str,
-    incarnation: int,
-    event_uuid: str,
-    data: Dict[str, object],
-    description: str,
-    chunks: int,
-    complete: bool,
-) -> Event:
-    def text(field: str) -> str:
-        found = data.get(field)
-        if not isinstance(found, str):
-            raise EventFormatError(f"event {key!r} has no text field {field!r}")
-        return found
-
-    result = data.get("result")
+def _legacy(event: DiagnosticEvent) -> Event:
+    """A cloud-init event of the common model as this module's Event."""
+    name = event.name if event.vm_id is None else f"{event.name}|{event.vm_id}"
+    description = event.payload  # read without decompression: always text
+    if isinstance(description, bytes):
+        description = description.decode("utf-8", "replace")
     return Event(
-        key=key,
-        incarnation=incarnation,
-        event_type=text("type"),
-        name=text("name"),
-        uuid=event_uuid,
-        timestamp=text("ts"),
+        key=event_key(event.incarnation or 0, event.event_type, name, event.event_id),
+        incarnation=event.incarnation or 0,
+        event_type=event.event_type,
+        name=event.name,
+        uuid=event.event_id or "",
+        timestamp=event.ts,
         description=description,
-        result=result if isinstance(result, str) else None,
-        chunks=chunks,
-        complete=complete,
+        result=event.result.value if isinstance(event.result, Outcome) else event.result,
+        chunks=event.chunks,
+        complete=event.complete,
+        vm_id=event.vm_id,
+        duration=None if event.duration_text is None else float(event.duration_text),
     )
 
 
-def _finish(pending: _Pending) -> Event:
-    indices = sorted(pending.pieces)
-    complete = indices == list(range(len(indices)))
-    raw = "".join(pending.pieces[i] for i in indices)
-    try:
-        description = json.loads(f'"{raw}"')
-    except ValueError:
-        if complete:
-            raise EventFormatError(
-                f"event {pending.key!r}: its chunks do not join into a JSON string"
-            ) from None
-        description = raw
-    return _build(
-        pending.key, pending.incarnation, pending.uuid, pending.head, description, len(indices), complete
-    )
+def _cloud_init_events(entries: List[Entry], strict: bool) -> List[Event]:
+    events = []
+    for entry in entries:
+        if isinstance(entry, DiagnosticEvent) and entry.format in _CLOUD_INIT_FORMATS:
+            events.append(_legacy(entry))
+        elif (
+            strict
+            and isinstance(entry, RawEntry)
+            and entry.reason is not None
+            and entry.key.startswith(EVENT_PREFIX.encode() + b"|")
+        ):
+            raise EventFormatError(f"record {entry.key_text!r} is not a cloud-init event: {entry.detail}")
+    return events
 
 
 def decode_events(
@@ -328,43 +336,10 @@ def decode_events(
 
     Records whose key does not start with ``CLOUD_INIT|`` are ignored.
     A ``CLOUD_INIT|`` record that is not a well-formed event raises
-    EventFormatError when ``strict``, and is left out otherwise.
+    EventFormatError when ``strict``, and is left out otherwise. (The
+    typed reader of every format is :func:`decode_entries`.)
     """
-    order: List[Union[Event, _Pending]] = []
-    pending: Dict[str, _Pending] = {}
-    for key, value in records:
-        if not key.startswith(EVENT_PREFIX + "|"):
-            continue
-        try:
-            chunk = _CHUNK.match(value)
-            if chunk is None:
-                order.append(_event_from_json(key, value))
-                continue
-            index = chunk.group("index")
-            if not key.endswith(f"|{index}"):
-                raise EventFormatError(f"chunk {key!r} does not end with its msg_i {index}")
-            base, incarnation, event_uuid = _parse_key(key[: -len(index) - 1])
-            group = pending.get(base)
-            if group is None:
-                try:
-                    head = json.loads(chunk.group("head") + "}")
-                except ValueError:
-                    raise EventFormatError(f"chunk {key!r} has a malformed header") from None
-                group = _Pending(head, base, incarnation, event_uuid, {})
-                pending[base] = group
-                order.append(group)
-            group.pieces[int(index)] = chunk.group("raw")
-        except EventFormatError:
-            if strict:
-                raise
-    events = []
-    for item in order:
-        try:
-            events.append(_finish(item) if isinstance(item, _Pending) else item)
-        except EventFormatError:
-            if strict:
-                raise
-    return events
+    return _cloud_init_events(decode_entries(records, partial=True, decompress=False), strict)
 
 
 def report_event(
@@ -391,7 +366,7 @@ def read_events(
 ) -> List[Event]:
     """The events in ``pool``, read with one locked read; only those of
     ``incarnation`` when it is given. See :func:`decode_events`."""
-    events = decode_events(pool.records(), strict=strict)
+    events = _cloud_init_events(read_entries(pool, partial=True, decompress=False), strict)
     if incarnation is not None:
         events = [e for e in events if e.incarnation == incarnation]
     return events

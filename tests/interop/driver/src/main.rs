@@ -1,6 +1,6 @@
-//! Runs one kvp-core operation on a pool file and prints the result as one
-//! JSON line, so that the Python interop tests can drive the Rust core
-//! without the bindings. Usage:
+//! Runs one kvp-core (or kvp-report) operation on a pool file and prints
+//! the result as one JSON line, so that the Python interop tests can drive
+//! the Rust crates without the bindings. Usage:
 //!
 //! `kvp-interop-driver <pool-file> <safe|full> <timeout-ms|none> <op> [args]`
 //!
@@ -8,7 +8,8 @@
 //! `load` (JSON `[[k, v], ...]` on stdin), `append-loop PREFIX N`,
 //! `insert-loop PREFIX N`, `is-stale BOOT`, `clear-if-stale BOOT`, where
 //! BOOT is `system` (the running system's boot time) or seconds since the
-//! epoch.
+//! epoch; `entries` (kvp-report's decoded pool: events, reports and raw
+//! records, every field) and `report` (kvp-report's `read_report`).
 //! Errors print `{"error": kind, "message": text}` and exit 2.
 #![deny(missing_docs)]
 
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
 use kvp_core::{BootTime, FileStore, KvpStore, Options, PoolMode};
+use kvp_report::{Entry, Event, Payload, ProvisioningReport, ReadOptions};
 use serde_json::{json, Value};
 
 fn main() -> ExitCode {
@@ -38,6 +40,12 @@ struct Failure(String, String);
 
 impl From<kvp_core::Error> for Failure {
     fn from(e: kvp_core::Error) -> Failure {
+        Failure(format!("{:?}", e.kind()), e.to_string())
+    }
+}
+
+impl From<kvp_report::Error> for Failure {
+    fn from(e: kvp_report::Error) -> Failure {
         Failure(format!("{:?}", e.kind()), e.to_string())
     }
 }
@@ -122,8 +130,85 @@ fn run(args: &[String]) -> Result<Value, Failure> {
             }
             json!(count)
         }
+        "entries" => Value::Array(
+            kvp_report::read_entries(&pool, &ReadOptions::default())?
+                .iter()
+                .map(entry)
+                .collect(),
+        ),
+        "report" => match kvp_report::read_report(&pool)? {
+            Some(r) => report(&r),
+            None => Value::Null,
+        },
         "is-stale" => json!(pool.is_stale()?),
         "clear-if-stale" => json!(pool.clear_if_stale()?),
         other => return Err(usage(&format!("unknown op {other}"))),
     })
+}
+
+/// Every field of a decoded event; the payload as text, or as hex when it
+/// is bytes (a decompressed artifact).
+fn event(e: &Event) -> Value {
+    let (text, bytes) = match &e.payload {
+        Payload::Text(t) => (Some(t.as_str()), None),
+        Payload::Bytes(b) => (None, Some(hex(b))),
+    };
+    json!({
+        "entry": "event",
+        "format": e.format.as_str(),
+        "agent": e.agent,
+        "kind": e.kind.as_str(),
+        "type": e.event_type,
+        "name": e.name,
+        "ts": e.ts,
+        "unix_ns": e.timestamp.map(|t| i128::from(t.unix_seconds()) * 1_000_000_000
+            + i128::from(t.subsec_nanos())).map(|ns| ns.to_string()),
+        "result": e.result.as_ref().map(|r| r.cloud_init_token().to_owned()),
+        "duration_ns": e.duration.map(|d| d.as_nanos().to_string()),
+        "text": text,
+        "bytes": bytes,
+        "encoding": e.encoding.as_str(),
+        "vm_id": e.vm_id,
+        "event_id": e.event_id,
+        "incarnation": e.incarnation,
+        "chunks": e.chunks.count,
+        "missing": e.chunks.missing,
+    })
+}
+
+fn report(r: &ProvisioningReport) -> Value {
+    json!({
+        "result": r.result.as_str(),
+        "agent": r.agent,
+        "vm_id": r.vm_id,
+        "timestamp": r.timestamp,
+        "pps_type": r.pps_type.map(|p| p.as_str()),
+        "reason": r.reason,
+        "documentation_url": r.documentation_url,
+        "supporting_data": r.supporting_data,
+    })
+}
+
+fn entry(e: &Entry) -> Value {
+    match e {
+        Entry::Event(e) => event(e),
+        Entry::Report {
+            position,
+            report: r,
+        } => {
+            let mut out = report(r);
+            out["entry"] = json!("report");
+            out["position"] = json!(position);
+            out
+        }
+        Entry::Raw(raw) => json!({
+            "entry": "raw",
+            "position": raw.position,
+            "key": hex(&raw.record.key),
+            "value": hex(&raw.record.value),
+            "reason": raw.error.as_ref().map(|d| d.reason.as_str()),
+            "detail": raw.error.as_ref().map(|d| d.detail.clone()),
+        }),
+        other => json!({"entry": format!("{other:?}")}),
+    }
 }
