@@ -161,7 +161,7 @@ make_install() {
     echo "libkvp.so.$version $((size / 1024)) KiB stripped (debug in .debug/), kvp $(($(stat -c %s "$kvp") / 1024)) KiB"
 }
 
-# run_c_examples DIR: agent and dlopen_demo built in DIR, run on a scratch pool.
+# run_c_examples DIR: agent, dlopen_demo and events built in DIR, run on a scratch pool.
 run_c_examples() {
     local out=$1 pools log
     pools=$(mktemp -d "$work/pools.XXXXXX")
@@ -172,7 +172,8 @@ run_c_examples() {
     truncate -s 2560 "$pools/.kvp_pool_3"
     log=$("$out/agent" --dir "$pools") && grep -q '^PROVISIONING_REPORT: result=success|' <<<"$log" &&
         grep -qx 'DLOPEN_DEMO: written through dlopen' <<<"$("$out/dlopen_demo" --dir "$pools")" &&
-        [ "$(stat -c %s "$pools/.kvp_pool_1")" -eq 5120 ] || { echo "$log"; echo "the C examples in $out failed"; return 1; }
+        [ "$(stat -c %s "$pools/.kvp_pool_1")" -eq 5120 ] &&
+        grep -qx "2 entries" <<<"$("$out/events" --dir "$pools")" || { echo "$log"; echo "the C examples in $out failed"; return 1; }
 }
 
 # cmake_examples DIR [PREFIX]: examples/c/CMakeLists.txt with find_package(kvp 0.1).
