@@ -266,11 +266,13 @@ import re, sys
 crate, tree = sys.argv[1], sys.argv[2]
 workspace = open(f"{tree}/Cargo.toml").read()
 manifest = open(f"{crate}/Cargo.toml").read()
-# A workspace of its own: inherited fields written out, kvp-core by path.
-for key in ("version", "edition", "license", "rust-version", "libc", "tempfile"):
-    value = re.search(rf'^{key} = (".*")$', workspace, re.M).group(1)
-    manifest = re.sub(rf'^{key}\.workspace = true$', f"{key} = {value}", manifest, flags=re.M)
-manifest = manifest.replace("kvp-core.workspace = true", f'kvp-core = {{ path = "{tree}/kvp-core" }}')
+# A workspace of its own: inherited fields written out, the workspace crates by path.
+def written_out(match):
+    key = match.group(1)
+    if key.startswith("kvp-"):
+        return f'{key} = {{ path = "{tree}/{key}" }}'
+    return f"{key} = " + re.search(rf"^{key} = (.*)$", workspace, re.M).group(1)
+manifest = re.sub(r"^([\w-]+)\.workspace = true$", written_out, manifest, flags=re.M)
 manifest += "\n[workspace]\n\n[profile.dev.package.kvp-ffi]\ncodegen-units = 1\n"
 open(f"{crate}/Cargo.toml", "w").write(manifest)
 options = open(f"{crate}/src/options.rs").read()
@@ -280,10 +282,11 @@ options = options.replace(field, "").replace(
     "    pub create_mode: u32,\n}", "    pub create_mode: u32,\n    /// Moved: an incompatible change.\n" + field + "}")
 open(f"{crate}/src/options.rs", "w").write(options)
 PY
-    # --offline, not --locked: the lock file of this one-crate workspace is the tree's, pruned.
-    (cd "$alt/kvp-ffi" && CARGO_TARGET_DIR=$work/abi-altered-target cargo build -q --offline) ||
-        return 1
-    if abi_compatible "$baseline" "$work/abi-altered-target/debug/libkvp.so" >"$work/abi-altered.log"; then
+    # --offline, not --locked: the lock file of this one-crate workspace is
+    # the tree's, pruned. The same target directory, so that only kvp-ffi
+    # compiles; its library then replaces the one checked above.
+    (cd "$alt/kvp-ffi" && cargo build -q --offline) || return 1
+    if abi_compatible "$baseline" "$debug_library" >"$work/abi-altered.log"; then
         cat "$work/abi-altered.log"; echo "the check passed a changed kvp_options"; return 1
     fi
     grep -q "kvp_options" "$work/abi-altered.log" || { cat "$work/abi-altered.log"; return 1; }
