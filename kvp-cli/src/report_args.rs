@@ -68,7 +68,7 @@ pub struct ReportFields {
     pub dialect: Dialect,
 
     /// The documentation URL (failure reports carry
-    /// https://aka.ms/linuxprovisioningerror unless told otherwise; an empty
+    /// <https://aka.ms/linuxprovisioningerror> unless told otherwise; an empty
     /// URL writes none).
     #[arg(long, value_name = "URL")]
     pub documentation_url: Option<String>,

@@ -1,4 +1,4 @@
-//! The steps of a kvp-report [`Timeline`] and its raw records, as lines for
+//! The steps of a kvp-report [`Timeline`](kvp_report::Timeline) and its raw records, as lines for
 //! people and as JSON objects for scripts. Every text from the pool goes
 //! through the escaped form (a line) or `output::json` (JSON).
 //!

@@ -105,6 +105,10 @@ publish_dry_run() {
     local publishable listed
     publishable=$(cargo metadata --format-version 1 --no-deps --locked |
         python3 -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(sys.stdin)["packages"] if p["publish"] != [])))')
+    # cargo unpacks the overlaid packages into $CARGO_HOME/registry/src/-HASH
+    # (the local registry has no host name) and reuses an unpacked version
+    # as it is: drop ours, or a second run verifies against the first's.
+    rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/kvp-*-"$version" "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/-*/kvp-*-"$version".crate
     (cd "$root" && CARGO_TARGET_DIR=$outer_target cargo publish --dry-run --workspace --locked --allow-dirty) \
         >"$work/publish.log" 2>&1 || { cat "$work/publish.log"; return 1; }
     listed=$(sed -n 's/^ *Packaging \([^ ]*\) v.*/\1/p' "$work/publish.log" | sort | tr '\n' ' ' | sed 's/ $//')
