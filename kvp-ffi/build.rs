@@ -16,9 +16,16 @@
 //! the object itself is honoured by lld; `@@@` also drops the unversioned
 //! alias, so libkvp.a still has exactly one definition of each function.
 //! New functions are picked up from the sources without editing anything.
+//!
+//! GNU ld cannot version at all next to rustc's anonymous script, so the
+//! version node is applied only where rustc links with its own rust-lld:
+//! x86_64-unknown-linux-gnu with a toolchain that ships it (rustup's) and
+//! no opt-out in RUSTFLAGS. Elsewhere libkvp.so.0 has the same exports and
+//! SONAME without a version node, and the build says so in a warning.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn main() {
     let manifest_dir =
@@ -38,6 +45,15 @@ fn main() {
          // version of each exported function.\n",
     );
     if elf {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libkvp.so.{major}");
+    }
+    println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
+    if elf && !links_with_rust_lld() {
+        println!(
+            "cargo:warning=libkvp.so is built without the symbol version of libkvp.map: \
+             that needs rustc's own rust-lld (docs/packaging.md, ABI policy)"
+        );
+    } else if elf {
         let text = fs::read_to_string(&script).expect("kvp-ffi/libkvp.map");
         let (node, patterns) = parse_version_script(&text);
         let mut names = Vec::new();
@@ -54,13 +70,42 @@ fn main() {
             symver.push_str(&format!("    \".symver {name}, {name}@@@{node}\",\n"));
         }
         symver.push_str(");\n");
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libkvp.so.{major}");
         println!(
             "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
             script.display()
         );
     }
     fs::write(out_dir.join("symver.rs"), symver).expect("write symver.rs");
+}
+
+/// Whether rustc links the cdylib with the rust-lld it ships, the one
+/// linker here that honours the `.symver` directives next to rustc's own
+/// version script: its default on x86_64 Linux since 1.90, unless the
+/// toolchain lacks it (a distribution build of rustc may) or RUSTFLAGS opt out.
+fn links_with_rust_lld() -> bool {
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if target != "x86_64-unknown-linux-gnu" {
+        return false;
+    }
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let opted_out = flags.split('\x1f').any(|flag| {
+        flag.contains("linker-features=-lld")
+            || flag.contains("link-self-contained=-linker")
+            || flag.contains("fuse-ld=")
+    });
+    if opted_out {
+        return false;
+    }
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let Ok(output) = Command::new(rustc).args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    sysroot
+        .join("lib/rustlib")
+        .join(&target)
+        .join("bin/gcc-ld/ld.lld")
+        .exists()
 }
 
 /// The version node's name and its `global:` patterns. The script holds one
