@@ -105,10 +105,15 @@ publish_dry_run() {
     local publishable listed
     publishable=$(cargo metadata --format-version 1 --no-deps --locked |
         python3 -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(sys.stdin)["packages"] if p["publish"] != [])))')
-    # cargo unpacks the overlaid packages into $CARGO_HOME/registry/src/-HASH
-    # (the local registry has no host name) and reuses an unpacked version
-    # as it is: drop ours, or a second run verifies against the first's.
-    rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/kvp-*-"$version" "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/-*/kvp-*-"$version".crate
+    # Nothing of ours from an earlier run: cargo builds its overlay registry
+    # from TARGET/package/NAME-VERSION.crate files where they exist (an
+    # earlier `cargo package` leaves them), reuses packages it once unpacked
+    # into $CARGO_HOME/registry/src/-HASH (the local registry has no host
+    # name), and never rebuilds a registry package of the same version it
+    # once compiled. Any of them makes kvp-cli verify against an old kvp-core.
+    rm -rf "$outer_target/package" "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/kvp-*-"$version" \
+        "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/-*/kvp-*-"$version".crate \
+        "$outer_target"/debug/.fingerprint/kvp-* "$outer_target"/debug/deps/*kvp*
     (cd "$root" && CARGO_TARGET_DIR=$outer_target cargo publish --dry-run --workspace --locked --allow-dirty) \
         >"$work/publish.log" 2>&1 || { cat "$work/publish.log"; return 1; }
     listed=$(sed -n 's/^ *Packaging \([^ ]*\) v.*/\1/p' "$work/publish.log" | sort | tr '\n' ' ' | sed 's/ $//')
