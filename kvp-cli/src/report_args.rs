@@ -68,10 +68,8 @@ pub struct ReportFields {
     pub dialect: Dialect,
 
     /// The documentation URL (failure reports carry
-    /// https://aka.ms/linuxprovisioningerror unless told otherwise; an empty
+    /// <https://aka.ms/linuxprovisioningerror> unless told otherwise; an empty
     /// URL writes none).
-    // The help text shows the URL as it is; rustdoc would want <...>.
-    #[allow(rustdoc::bare_urls)]
     #[arg(long, value_name = "URL")]
     pub documentation_url: Option<String>,
 

@@ -5,10 +5,15 @@
 # (hyperv_kvp) and its ratio, and each row's target with PASS/FAIL; then
 # the syscalls and bytes of one call of each operation (strace).
 #
-#   tests/bench/run.sh [--write-doc] [--quick]
+#   tests/bench/run.sh [--write-doc] [--quick] [--reporting]
 #
 # --write-doc  also rewrites the generated section of docs/benchmarks.md
 # --quick      short measurements (a check that it all runs; not for the doc)
+# --reporting  instead, issue 13's figures: kvp-report's benches/events.rs
+#              (one-record event vs append, also in paired blocks;
+#              decoding 1023 event records)
+#              and kvp-tracing's benches/layer.rs when that crate is in the
+#              tree, three rounds, into the doc's reporting section
 #
 # KVP_BENCH_PYTHON=/path/to/python uses an interpreter that already has
 # hyperv_kvp installed instead of building the wheel into a fresh venv.
@@ -21,11 +26,13 @@ root=$PWD
 
 write_doc=0
 quick=0
+reporting=0
 for arg in "$@"; do
     case $arg in
     --write-doc) write_doc=1 ;;
     --quick) quick=1 ;;
-    *) echo "usage: tests/bench/run.sh [--write-doc] [--quick]" >&2; exit 2 ;;
+    --reporting) reporting=1 ;;
+    *) echo "usage: tests/bench/run.sh [--write-doc] [--quick] [--reporting]" >&2; exit 2 ;;
     esac
 done
 if [ "$write_doc" -eq 1 ] && [ "$quick" -eq 1 ]; then
@@ -50,6 +57,57 @@ else
     measure_ms=1000 warmup_ms=300 criterion_args=() rounds=3
 fi
 
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+machine() {
+    cpu() { lscpu | sed -n "s/^$1: *//p" | head -1; }
+    guest=$(cpu 'Hypervisor vendor')
+    guest=${guest:+a $guest guest}
+    echo "CPU: $(cpu 'Model name') (family $(cpu 'CPU family'), model $(cpu 'Model')), $(nproc) cores, ${guest:-bare metal}, $(free -g | awk '/^Mem:/ { print $2 }') GiB memory"
+    echo "kernel: $(uname -sr); pools on $(df -T "$work" | awk 'NR == 2 { print $2 }') in the page cache"
+    echo "toolchain: $(rustc --version)${1:+, $1}"
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "load average (1, 5, 15 min): $load_before before, $load_after after the timings; $rounds round(s)"
+    [ "$quick" -eq 0 ] || echo "QUICK RUN (short measurements): not for the doc"
+}
+load_before=$(load)
+if awk -v l="${load_before%% *}" 'BEGIN { exit !(l > 1.0) }'; then
+    echo "bench: load average is $load_before: expect noisy numbers" >&2
+fi
+
+if [ "$reporting" -eq 1 ]; then
+    # Issue 13's figures. Each round runs every benchmark once; the table
+    # takes the median over the rounds of criterion's medians.
+    benches=(-p kvp-report --bench events)
+    groups=(write-one-record decode-1023-event-records)
+    if [ -f kvp-tracing/benches/layer.rs ]; then
+        benches+=(-p kvp-tracing --bench layer)
+        groups+=(caller)
+    else
+        echo "bench: kvp-tracing is not in this tree: no tracing Layer rows" >&2
+    fi
+    for round in $(seq "$rounds"); do
+        echo "bench: round $round of $rounds: ${benches[*]}" >&2
+        rm -rf "$target"/criterion/{write-one-record,decode-1023-event-records,caller}
+        sync
+        KVP_BENCH_PAIRED_OUT="$work/paired.txt" \
+            cargo bench --quiet "${benches[@]}" -- "${criterion_args[@]}" >>"$work/criterion.log" 2>&1 ||
+            { cat "$work/criterion.log" >&2; exit 1; }
+        python3 tests/bench/report.py --criterion-groups "$target/criterion" "${groups[@]}" >>"$work/reporting.txt"
+    done
+    load_after=$(load)
+    machine >"$work/machine.txt"
+    doc_args=()
+    [ "$write_doc" -eq 0 ] || doc_args=(--doc docs/benchmarks.md)
+    status=0
+    python3 tests/bench/report.py --reporting "$work/reporting.txt" "$work/paired.txt" "$work/machine.txt" \
+        "${doc_args[@]}" || status=$?
+    if [ "$quick" -eq 1 ] && [ "$status" -eq 1 ]; then
+        echo "bench: quick run: every result is there; its PASS/FAIL verdicts mean little" >&2
+        status=0
+    fi
+    exit "$status"
+fi
+
 echo "bench: building libkvp and the bench_op example (release)" >&2
 cargo build --quiet --release -p kvp-ffi
 cargo build --quiet --release -p kvp-core --example bench_op
@@ -69,12 +127,6 @@ else
     "$py" -m pip install --quiet --disable-pip-version-check ./kvp-python
 fi
 (cd "$work" && "$py" -c "import hyperv_kvp") || { echo "bench: $py cannot import hyperv_kvp" >&2; exit 1; }
-
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-load_before=$(load)
-if awk -v l="${load_before%% *}" 'BEGIN { exit !(l > 1.0) }'; then
-    echo "bench: load average is $load_before: expect noisy numbers" >&2
-fi
 
 # criterion FILTER FUNCTION OUT: runs the benchmarks whose id matches
 # FILTER and appends the medians of FUNCTION's to OUT.
@@ -111,17 +163,7 @@ echo "bench: strace, one call of each operation" >&2
 mkdir "$work/strace"
 python3 tests/bench/syscalls.py "$target/release/examples/bench_op" "$work/strace" 1023 >"$work/syscalls.md"
 
-{
-    cpu() { lscpu | sed -n "s/^$1: *//p" | head -1; }
-    guest=$(cpu 'Hypervisor vendor')
-    guest=${guest:+a $guest guest}
-    echo "CPU: $(cpu 'Model name') (family $(cpu 'CPU family'), model $(cpu 'Model')), $(nproc) cores, ${guest:-bare metal}, $(free -g | awk '/^Mem:/ { print $2 }') GiB memory"
-    echo "kernel: $(uname -sr); pools on $(df -T "$work" | awk 'NR == 2 { print $2 }') in the page cache"
-    echo "toolchain: $(rustc --version), $(gcc --version | head -1), $("$py" --version 2>&1)"
-    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "load average (1, 5, 15 min): $load_before before, $load_after after the timings; $rounds round(s)"
-    [ "$quick" -eq 0 ] || echo "QUICK RUN (short measurements): not for the doc"
-} >"$work/machine.txt"
+machine "$(gcc --version | head -1), $("$py" --version 2>&1)" >"$work/machine.txt"
 
 doc_args=()
 [ "$write_doc" -eq 0 ] || doc_args=(--doc docs/benchmarks.md)

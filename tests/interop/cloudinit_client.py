@@ -84,8 +84,8 @@ class CloudInit:
         self.send(op, **args)
         return self.answer()
 
-    def handler(self, path, vm_id: str | None = None) -> dict:
-        return self.call("handler", path=str(path), vm_id=vm_id)
+    def handler(self, path, vm_id: str | None = None, incarnation: int | None = None) -> dict:
+        return self.call("handler", path=str(path), vm_id=vm_id, incarnation=incarnation)
 
     def read(self) -> list[dict]:
         return self.call("read")

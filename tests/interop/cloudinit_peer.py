@@ -14,14 +14,19 @@ interpreter, so that three cloud-inits never meet in one.
 Nothing here re-implements cloud-init: every record is written by the
 release's HyperVKvpReportingHandler (publish_event, write_key), its
 report_compressed_event, or its sources.azure.kvp reporting functions,
-and read by its _iterate_kvps.
+and read by its _iterate_kvps. `parse` then reads the values the way
+cloud-init's own tests read its records (json.loads of each value, chunks
+put together from their parsed msg, compressed data through
+base64.decodebytes and zlib.decompress), in this release's interpreter.
 """
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 import os
+import zlib
 import sys
 import traceback
 from pathlib import Path
@@ -127,10 +132,15 @@ class Peer:
             "vm_id_in_keys": isinstance(getattr(HyperVKvpReportingHandler, "vm_id", None), property),
         }
 
-    def handler(self, path: str, vm_id: Optional[str] = None) -> Dict[str, Any]:
+    def handler(
+        self, path: str, vm_id: Optional[str] = None, incarnation: Optional[int] = None
+    ) -> Dict[str, Any]:
         self.h = handler(path)
         if vm_id is not None:
             self.h.vm_id = vm_id
+        if incarnation is not None:  # another handler's, so that keys compare
+            self.h.incarnation_no = incarnation
+            self.h.event_key_prefix = f"{self.h.EVENT_PREFIX}|{incarnation}"
         return {"incarnation": self.h.incarnation_no, "vm_id": getattr(self.h, "vm_id", None)}
 
     def _handler(self) -> HyperVKvpReportingHandler:
@@ -194,6 +204,42 @@ class Peer:
     def read(self) -> List[dict]:
         """cloud-init's own reader: every record from offset 0."""
         return list(self._handler()._iterate_kvps(0))
+
+    def parse(self) -> Dict[str, Any]:
+        """The pool as this release reads and parses its own records:
+        every record from its reader (_iterate_kvps, which decodes each
+        with _decode_kvp_item), each value parsed with json.loads, as
+        cloud-init's tests (test_reporting_hyperv.py) read what the handler
+        wrote. Then each event put together as those tests do: the parsed
+        `msg` of its chunks joined in `msg_i` order, each `msg_i` checked
+        against the chunk's place (test_event_very_long); a `compressed`
+        event's msg parsed as {"encoding", "data"} and its data put through
+        base64.decodebytes and zlib.decompress (validate_compressed_kvps).
+        Anything this fails on raises, and the test fails with it."""
+        records = self.read()
+        values = [json.loads(r["value"]) for r in records]
+        groups: Dict[str, List[dict]] = {}
+        for record, value in zip(records, values):
+            base = record["key"].rsplit("|", 1)[0] if "msg_i" in value else record["key"]
+            groups.setdefault(base, []).append(value)
+        events = []
+        for key, chunks in groups.items():
+            for i, chunk in enumerate(chunks):
+                if len(chunks) > 1 and chunk["msg_i"] != i:
+                    raise AssertionError(f"{key}: chunk {i} says msg_i {chunk['msg_i']}")
+            event = {k: v for k, v in chunks[0].items() if k not in ("msg", "msg_i")}
+            event["key"] = key
+            event["chunks"] = len(chunks)
+            msg = "".join(c["msg"] for c in chunks)
+            if event["type"] == "compressed":
+                envelope = json.loads(msg)
+                event["encoding"] = envelope["encoding"]
+                data = zlib.decompress(base64.decodebytes(envelope["data"].encode("ascii")))
+                event["data_hex"] = data.hex()
+            else:
+                event["msg"] = msg
+            events.append(event)
+        return {"records": records, "values": values, "events": events}
 
     def iter_open(self) -> dict:
         """Starts cloud-init's reader and returns its first record; the

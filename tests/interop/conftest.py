@@ -12,7 +12,9 @@ Parameters:
   release of hv_kvp_daemon (bookworm, trixie, sid);
 - `ci_release`: every test that uses the `cloudinit` fixture runs once per
   release of cloud-init;
-- `face`: once per face of the library in the tree.
+- `face`: once per face of the library in the tree;
+- `writer`: once per face that writes events with kvp-report (the Rust
+  driver's `write-event`, the C ABI's kvp_write_event).
 
 At the end the summary prints the release x case table (also written to
 $KVP_INTEROP_TABLE), with the versions that ran.
@@ -150,16 +152,34 @@ def readers(faces):
     return faces
 
 
+@pytest.fixture(scope="session")
+def decoders(faces, core):
+    """The faces besides the Rust driver that decode a pool with kvp-report
+    (`entries`): the C ABI's kvp_foreach_event and hyperv_kvp.reporting's
+    read_entries. Each is compared with the driver's `entries`, field for
+    field (faces.assert_decoded_alike)."""
+    return [f for f in faces if f is not core and hasattr(f, "entries")]
+
+
+def _collected_faces() -> list:
+    """The faces, for parametrizing at collection time."""
+    core = CoreDriver(Path(os.environ.get("KVP_INTEROP_DRIVER", "missing")),
+                      Path(os.environ.get("KVP_INTEROP_SHIM", "missing")))
+    return available_faces(core)
+
+
 def pytest_generate_tests(metafunc):
     for name in RELEASE_PARAMS:
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, RELEASES, ids=[r.suite for r in RELEASES])
     # `face` runs a test once per face of the library in the tree.
     if "face" in metafunc.fixturenames:
-        core = CoreDriver(Path(os.environ.get("KVP_INTEROP_DRIVER", "missing")),
-                          Path(os.environ.get("KVP_INTEROP_SHIM", "missing")))
-        found = available_faces(core)
+        found = _collected_faces()
         metafunc.parametrize("face", found, ids=[f.name for f in found])
+    # `writer` runs it once per face that writes events through kvp-report.
+    if "writer" in metafunc.fixturenames:
+        found = [f for f in _collected_faces() if hasattr(f, "write_event")]
+        metafunc.parametrize("writer", found, ids=[f.name for f in found])
 
 
 def pytest_report_header(config):

@@ -9,7 +9,10 @@
 //! `insert-loop PREFIX N`, `is-stale BOOT`, `clear-if-stale BOOT`, where
 //! BOOT is `system` (the running system's boot time) or seconds since the
 //! epoch; `entries` (kvp-report's decoded pool: events, reports and raw
-//! records, every field) and `report` (kvp-report's `read_report`).
+//! records, every field, each with its position; a report with its record), `report` (kvp-report's
+//! `read_report`) and `write-event` (kvp-report's `write_event` of the
+//! JSON event on stdin, in `DIAG_V1` or a cloud-init variant; prints its
+//! event id and the keys written; see [`write_event`]).
 //! Errors print `{"error": kind, "message": text}` and exit 2.
 #![deny(missing_docs)]
 
@@ -18,7 +21,10 @@ use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
 use kvp_core::{BootTime, FileStore, KvpStore, Options, PoolMode};
-use kvp_report::{Entry, Event, Payload, ProvisioningReport, ReadOptions};
+use kvp_report::{
+    CloudInitVariant, CloudInitWriter, DiagWriter, Entry, Event, Kind, Outcome, Payload,
+    ProvisioningReport, ReadOptions, Timestamp,
+};
 use serde_json::{json, Value};
 
 fn main() -> ExitCode {
@@ -104,12 +110,8 @@ fn run(args: &[String]) -> Result<Value, Failure> {
                 .collect(),
         ),
         "load" => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| usage(&e.to_string()))?;
             let pairs: Vec<(String, String)> =
-                serde_json::from_str(&text).map_err(|e| usage(&e.to_string()))?;
+                serde_json::from_value(stdin_json()?).map_err(|e| usage(&e.to_string()))?;
             let borrowed: Vec<(&str, &str)> = pairs
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -130,12 +132,24 @@ fn run(args: &[String]) -> Result<Value, Failure> {
             }
             json!(count)
         }
-        "entries" => Value::Array(
-            kvp_report::read_entries(&pool, &ReadOptions::default())?
-                .iter()
-                .map(entry)
-                .collect(),
-        ),
+        "entries" => {
+            let records = pool.raw_records()?;
+            Value::Array(
+                kvp_report::reader::decode_indexed(&records, &ReadOptions::default())
+                    .iter()
+                    .map(|(position, e)| {
+                        let mut out = entry(e);
+                        out["position"] = json!(position);
+                        if let Entry::Report { .. } = e {
+                            out["key"] = json!(hex(&records[*position].key));
+                            out["value"] = json!(hex(&records[*position].value));
+                        }
+                        out
+                    })
+                    .collect(),
+            )
+        }
+        "write-event" => write_event(&pool, &stdin_json()?)?,
         "report" => match kvp_report::read_report(&pool)? {
             Some(r) => report(&r),
             None => Value::Null,
@@ -144,6 +158,95 @@ fn run(args: &[String]) -> Result<Value, Failure> {
         "clear-if-stale" => json!(pool.clear_if_stale()?),
         other => return Err(usage(&format!("unknown op {other}"))),
     })
+}
+
+fn stdin_json() -> Result<Value, Failure> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| usage(&e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| usage(&e.to_string()))
+}
+
+/// Writes one event described by `spec`, with the fields of the C face's
+/// `kvp_event` (absent or null ones take kvp-report's defaults):
+/// `format` (`diag-v1`, `cloud-init-22.4`, `cloud-init-24.4`,
+/// `cloud-init-26.1`), `agent`, `vm_id`, `incarnation`, `kind`, `name`,
+/// `type`, `result` (cloud-init's token), `duration_ns`, `text` or `bytes`
+/// (hex), `compressed`, `event_id`, `ts` (RFC 3339). Returns
+/// `{"event_id": id, "keys": [...]}`.
+fn write_event(pool: &FileStore, spec: &Value) -> Result<Value, Failure> {
+    let text = |field: &str| spec.get(field).and_then(Value::as_str);
+    let kind = match text("kind").unwrap_or("event") {
+        "start" => Kind::Start,
+        "finish" => Kind::Finish,
+        "event" => Kind::Event,
+        other => return Err(usage(&format!("unknown kind {other}"))),
+    };
+    let name = text("name").ok_or_else(|| usage("an event needs a name"))?;
+    let payload = match (text("text"), text("bytes")) {
+        (Some(t), None) => Payload::Text(t.to_owned()),
+        (None, Some(h)) => Payload::Bytes(unhex(h)?),
+        (None, None) => Payload::Text(String::new()),
+        _ => return Err(usage("text or bytes, not both")),
+    };
+    let mut event = Event::new(kind, name, payload).with_new_event_id();
+    if let Some(t) = text("type") {
+        event = event.with_type(t);
+    }
+    if let Some(r) = text("result") {
+        event = event.with_result(Outcome::from_cloud_init(r));
+    }
+    if let Some(ns) = spec.get("duration_ns").and_then(Value::as_u64) {
+        event = event.with_duration(Duration::from_nanos(ns));
+    }
+    if spec.get("compressed").and_then(Value::as_bool) == Some(true) {
+        event = event.compressed();
+    }
+    if let Some(id) = text("event_id") {
+        event = event.with_event_id(id);
+    }
+    if let Some(ts) = text("ts") {
+        event = event.with_timestamp(Timestamp::parse(ts).ok_or_else(|| usage("bad ts"))?);
+    }
+    let vm_id = text("vm_id");
+    let incarnation = spec.get("incarnation").and_then(Value::as_u64);
+    let variant = match text("format").unwrap_or("diag-v1") {
+        "diag-v1" => None,
+        "cloud-init-22.4" => Some(CloudInitVariant::V22_4),
+        "cloud-init-24.4" => Some(CloudInitVariant::V24_4),
+        "cloud-init-26.1" => Some(CloudInitVariant::V26_1),
+        other => return Err(usage(&format!("unknown format {other}"))),
+    };
+    let keys = match variant {
+        None => {
+            let agent = text("agent").ok_or_else(|| usage("DIAG_V1 needs an agent"))?;
+            let vm_id = vm_id.ok_or_else(|| usage("the driver needs a vm_id"))?;
+            kvp_report::write_event(pool, &DiagWriter::new(agent, vm_id)?, &event)?
+        }
+        Some(variant) => {
+            let incarnation = match incarnation {
+                Some(i) => i,
+                None => kvp_report::cloud_init::boot_incarnation()?,
+            };
+            let mut writer = CloudInitWriter::new(variant, incarnation);
+            if let Some(vm_id) = vm_id {
+                writer = writer.with_vm_id(vm_id);
+            }
+            kvp_report::write_event(pool, &writer, &event)?
+        }
+    };
+    Ok(json!({"event_id": event.event_id, "keys": keys}))
+}
+
+fn unhex(text: &str) -> Result<Vec<u8>, Failure> {
+    if !text.len().is_multiple_of(2) {
+        return Err(usage("odd hex"));
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(|_| usage("bad hex")))
+        .collect()
 }
 
 /// Every field of a decoded event; the payload as text, or as hex when it
