@@ -111,6 +111,8 @@ publish_dry_run() {
     # into $CARGO_HOME/registry/src/-HASH (the local registry has no host
     # name), and never rebuilds a registry package of the same version it
     # once compiled. Any of them makes kvp-cli verify against an old kvp-core.
+    # (So this suite must not run beside 10-rust in the same target
+    # directory; run-all.sh runs the suites one after the other.)
     rm -rf "$outer_target/package" "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/kvp-*-"$version" \
         "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/-*/kvp-*-"$version".crate \
         "$outer_target"/debug/.fingerprint/kvp-* "$outer_target"/debug/deps/*kvp*
