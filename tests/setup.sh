@@ -5,8 +5,12 @@ set -euo pipefail
 
 CBINDGEN_VERSION=0.29.2
 CARGO_FUZZ_VERSION=0.13.2
-DEBIAN_PACKAGES=(valgrind clang libclang-rt-14-dev pkg-config gcc g++ make strace util-linux hyperv-daemons cloud-init)
-PYTHON_PACKAGES=(maturin pytest mypy)
+DEBIAN_PACKAGES=(valgrind clang libclang-rt-14-dev pkg-config gcc g++ make strace util-linux hyperv-daemons cloud-init
+    # tests/suites/80-packaging.sh: .debs, lintian, RPMs (find-debuginfo is in debugedit and needs
+    # eu-strip and cpio), abidw/abidiff, CMake
+    debhelper dh-python lintian rpm debugedit elfutils cpio abigail-tools cmake man-db python3-venv)
+# ziglang: maturin --zig links the manylinux2014 wheel; auditwheel reads its tag.
+PYTHON_PACKAGES=(maturin pytest mypy ziglang auditwheel)
 # What cloud-init 25.1 and 26.x import (the interop suite runs them from
 # their unpacked Debian packages, with this interpreter).
 PYTHON_PACKAGES+=(pyyaml jinja2 requests jsonschema configobj jsonpatch)

@@ -9,6 +9,8 @@ mod commands;
 mod duration;
 mod escape;
 mod failure;
+#[cfg(test)]
+mod generated;
 mod input;
 mod json;
 mod keys;

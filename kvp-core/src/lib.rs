@@ -55,3 +55,8 @@ pub use store::{
     BootTime, FileFacts, FileStore, KvpStore, MemoryStore, Options, WaitCheck, DEFAULT_CREATE_MODE,
     DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_POOL_BYTES,
 };
+
+/// The crate README's example (what crates.io shows), run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

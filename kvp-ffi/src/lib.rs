@@ -35,6 +35,9 @@ mod events;
 
 mod boundary;
 
+// The ELF symbol version (KVP_0) of every exported function: see build.rs.
+include!(concat!(env!("OUT_DIR"), "/symver.rs"));
+
 pub use constants::*;
 pub use error::{kvp_last_error_message, kvp_last_os_error};
 pub use events::*;

@@ -67,7 +67,7 @@ impl<'a, E: EventEncoder> Pair<'a, E> {
 
     fn append(&mut self) {
         self.appended += 1;
-        if self.appended % 1000 == 0 {
+        if self.appended.is_multiple_of(1000) {
             self.plain.clear().expect("clear");
         }
         self.plain.append(&self.key, &self.value).expect("append")
@@ -75,7 +75,7 @@ impl<'a, E: EventEncoder> Pair<'a, E> {
 
     fn write(&mut self) {
         self.written += 1;
-        if self.written % 1000 == 0 {
+        if self.written.is_multiple_of(1000) {
             self.events.clear().expect("clear");
         }
         write_event(&self.events, self.encoder, self.event).expect("write");

@@ -78,3 +78,8 @@ pub use time::Timestamp;
 pub use timeline::{Step, Timeline};
 pub use vm_id::{Generation, Machine};
 pub use writer::{write_event, EventEncoder};
+
+/// The crate README's example (what crates.io shows), run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

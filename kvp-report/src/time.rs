@@ -192,9 +192,9 @@ impl Timestamp {
     pub fn to_rfc3339_auto(&self, offset: Offset) -> String {
         let precision = if self.nanos == 0 {
             Precision::Seconds
-        } else if self.nanos % 1_000_000 == 0 {
+        } else if self.nanos.is_multiple_of(1_000_000) {
             Precision::Millis
-        } else if self.nanos % 1000 == 0 {
+        } else if self.nanos.is_multiple_of(1000) {
             Precision::Micros
         } else {
             Precision::Nanos
@@ -261,7 +261,9 @@ fn digits(b: &[u8]) -> Option<u32> {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

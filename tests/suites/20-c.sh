@@ -52,16 +52,22 @@ header_fresh() {
 }
 
 exports_and_soname() {
-    local so=$prefix/lib/libkvp.so.0 soname
+    local so=$prefix/lib/libkvp.so.0 soname node
+    # Every export carries the version node of the linker version script.
+    node=$(sed -n 's/^\([A-Za-z0-9_.]*\) {$/\1/p' kvp-ffi/libkvp.map)
     nm -D --defined-only "$so" | awk '{print $NF}' | sort >"$work/exported"
     grep -oE '\bkvp_[a-z_]+\(' include/kvp.h | tr -d '(' | sort -u >"$work/declared"
+    if grep -v "@@$node\$" "$work/exported"; then
+        echo "^ exported symbols without the version $node (kvp-ffi/libkvp.map, build.rs)"; return 1
+    fi
+    sed -i "s/@@$node\$//" "$work/exported"
     if grep -v '^kvp_' "$work/exported"; then
         echo "^ exported symbols without the kvp_ prefix"; return 1
     fi
     diff -u "$work/declared" "$work/exported" || { echo "exports differ from the header's functions"; return 1; }
     soname=$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
     [ "$soname" = libkvp.so.0 ] || { echo "SONAME is '$soname', expected libkvp.so.0"; return 1; }
-    echo "$(wc -l <"$work/exported") symbols, all kvp_ and all declared; SONAME $soname"
+    echo "$(wc -l <"$work/exported") symbols, all kvp_@@$node and all declared; SONAME $soname"
 }
 
 header_alone_c() {
