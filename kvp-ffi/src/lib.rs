@@ -33,6 +33,8 @@ mod report;
 
 mod events;
 
+mod event_walk;
+
 mod boundary;
 
 // The ELF symbol version (KVP_0) of every exported function: see build.rs.
@@ -40,6 +42,7 @@ include!(concat!(env!("OUT_DIR"), "/symver.rs"));
 
 pub use constants::*;
 pub use error::{kvp_last_error_message, kvp_last_os_error};
+pub use event_walk::*;
 pub use events::*;
 pub use options::{
     kvp_options, kvp_options_init, KVP_DEFAULT_CREATE_MODE, KVP_DEFAULT_LOCK_TIMEOUT_MS,

@@ -80,7 +80,7 @@ header_alone_cpp() {
 }
 
 # The C tests linked against libkvp.so (test_dlopen loads it itself).
-LINKED_TESTS=(test_api test_records test_threads test_random test_hardening test_report)
+LINKED_TESTS=(test_api test_records test_threads test_random test_hardening test_report test_events)
 CFLAGS_STRICT=(-std=c11 -Wall -Wextra -Werror -pedantic -g)
 build_tests() {
     local cflags libs rpath t
