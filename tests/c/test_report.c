@@ -343,6 +343,7 @@ static void test_vm_id_from_the_machine(void)
     CHECK(seen->count >= 1);
     CHECK(seen->entries[seen->count - 1].incarnation > 1000000000u);
     CHECK_STR(seen->entries[seen->count - 1].format_name, "cloud-init-22.4");
+    forget(seen);
     kvp_close(store);
 }
 
