@@ -2,6 +2,7 @@
 //! written with kvp-report, its JSON, hostile records, and `--follow`.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
@@ -403,7 +404,18 @@ impl Drop for Follower {
 
 fn follow_command(pools: &Pools, extra: &[&str]) -> Child {
     let dir = pools.dir.path().to_str().expect("utf-8 temp path");
-    Command::new(KVP)
+    let mut command = Command::new(KVP);
+    // A terminal's SIGINT, whatever this test inherited: a shell starts
+    // background jobs (`cmd &`, nohup) with SIGINT ignored, and exec keeps
+    // that, which would make the SIGINT test below wait forever.
+    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    command
         .args(["--dir", dir, "events", "--follow"])
         .args(extra)
         .stdin(Stdio::null())
