@@ -9,7 +9,7 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import pytest
 
@@ -97,10 +97,22 @@ def test_other_threads_run_while_a_thread_waits(pool_dir: Path, hold_lock: HoldL
     assert done.is_set() and pool.records() == [("from-thread", "v")]
 
 
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """Python's own SIGINT handler, whatever this process inherited: a
+    shell starts background jobs (`cmd &`, nohup) with SIGINT ignored, and
+    Python then installs no handler, so Ctrl-C would do nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize(
     "kind, timeout", [("flock", None), ("posix", None), ("flock", hyperv_kvp.DEFAULT_LOCK_TIMEOUT)]
 )
-def test_ctrl_c_interrupts_a_wait(pool_dir: Path, hold_lock: HoldLock, kind: str, timeout: Optional[float]) -> None:
+def test_ctrl_c_interrupts_a_wait(
+    pool_dir: Path, hold_lock: HoldLock, kind: str, timeout: Optional[float], ctrl_c_raises: None
+) -> None:
     """The core runs the binding's check every 100 ms while it waits, which
     runs Python's signal handlers: Ctrl-C ends the wait for cloud-init's
     flock and for the daemon's POSIX lock, with or without a timeout."""
@@ -126,7 +138,7 @@ def test_ctrl_c_interrupts_a_wait(pool_dir: Path, hold_lock: HoldLock, kind: str
     assert Path(pool.path).read_bytes() == before
 
 
-def test_ctrl_c_while_queued_behind_another_thread(pool_dir: Path, hold_lock: HoldLock) -> None:
+def test_ctrl_c_while_queued_behind_another_thread(pool_dir: Path, hold_lock: HoldLock, ctrl_c_raises: None) -> None:
     """Threads sharing a pool wait in one queue, in arrival order. Ctrl-C
     ends the main thread's wait there too, and only its own: the other
     thread keeps its place and writes once the lock is free."""
