@@ -114,6 +114,8 @@ def _check_shape(handlers: Any) -> Any:
             problems.append(f"its record layout (key field, record) is {layout}, not {(_KEY_SIZE, _RECORD_SIZE)}")
         if "kvp_file_path" not in inspect.signature(stock).parameters:
             problems.append("its constructor takes no kvp_file_path")
+    if not callable(getattr(getattr(handlers, "available_handlers", None), "register_item", None)):
+        problems.append("its module has no available_handlers registry")
     if problems:
         raise UnsupportedCloudInitError(
             f"hyperv_kvp.cloudinit does not know the HyperVKvpReportingHandler of "
