@@ -122,6 +122,14 @@ fn report_shortened(report: ReportFields) -> PyResult<Option<usize>> {
     Ok(report_of(report)?.shortened())
 }
 
+/// Any value meant for `PROVISIONING_REPORT`, shortened to what the host
+/// receives whole and never inside a quoted field
+/// (kvp_report::shorten_for_host).
+#[pyfunction]
+fn shorten_for_host(value: String) -> String {
+    kvp_report::shorten_for_host(&value)
+}
+
 /// Decodes a `PROVISIONING_REPORT` value of either dialect.
 #[pyfunction]
 fn report_decode(py: Python<'_>, value: String) -> PyResult<ReportFields> {
@@ -491,6 +499,7 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(report_encode, module)?)?;
     module.add_function(wrap_pyfunction!(report_decode, module)?)?;
     module.add_function(wrap_pyfunction!(report_shortened, module)?)?;
+    module.add_function(wrap_pyfunction!(shorten_for_host, module)?)?;
     module.add_function(wrap_pyfunction!(report_write, module)?)?;
     module.add_function(wrap_pyfunction!(report_read, module)?)?;
     module.add_function(wrap_pyfunction!(machine_vm_id, module)?)?;

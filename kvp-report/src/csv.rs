@@ -104,6 +104,44 @@ pub(crate) fn decode_row(row: &str, quotes: &[char]) -> Result<Vec<String>, Stri
     }
 }
 
+/// Where the cut `row[..at]` would fall inside a quoted field: the byte
+/// index of that field's opening quote, or None when the cut is outside
+/// every quoted field (between fields, inside an unquoted one, or just
+/// after a closing quote). A field is quoted when it starts with one of
+/// `quotes`; a doubled quote inside it stands for one, so a cut between
+/// the two halves is inside. A quoted field that is never closed runs to
+/// the end of the row.
+pub(crate) fn quoted_field_at(row: &str, at: usize, quotes: &[char]) -> Option<usize> {
+    let mut chars = row.char_indices().peekable();
+    let mut field_start = true;
+    while let Some((start, c)) = chars.next() {
+        if start >= at {
+            return None;
+        }
+        if field_start && quotes.contains(&c) {
+            // Find the end of this quoted field: just after its closing quote.
+            let mut end = row.len();
+            while let Some((i, d)) = chars.next() {
+                if d == c {
+                    if chars.peek().map(|&(_, n)| n) == Some(c) {
+                        chars.next();
+                    } else {
+                        end = i + d.len_utf8();
+                        break;
+                    }
+                }
+            }
+            if at > start && at < end {
+                return Some(start);
+            }
+            field_start = false;
+            continue;
+        }
+        field_start = c == '|';
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +173,29 @@ mod tests {
         assert!(decode_row("a|'x'y", &['\'']).is_err());
         assert_eq!(decode_row("", &['\'']).unwrap(), [""]);
         assert_eq!(decode_row("a||", &['\'']).unwrap(), ["a", "", ""]);
+    }
+
+    #[test]
+    fn finds_the_quoted_field_a_cut_falls_in() {
+        let row = "a=1|'b=x|y'|c=''d|\"e=''f\"";
+        let q = ['\'', '"'];
+        // Before, at and just after the opening quote of 'b=x|y'.
+        assert_eq!(quoted_field_at(row, 3, &q), None);
+        assert_eq!(quoted_field_at(row, 4, &q), None);
+        assert_eq!(quoted_field_at(row, 5, &q), Some(4));
+        assert_eq!(quoted_field_at(row, 10, &q), Some(4));
+        // Just after its closing quote: outside.
+        assert_eq!(quoted_field_at(row, 11, &q), None);
+        // c=''d is unquoted: quotes inside a field do not open one.
+        assert_eq!(quoted_field_at(row, 15, &q), None);
+        assert_eq!(quoted_field_at(row, 20, &q), Some(18));
+        // Between the halves of a doubled quote: inside.
+        let doubled = "'a''b'";
+        assert_eq!(quoted_field_at(doubled, 3, &q), Some(0));
+        assert_eq!(quoted_field_at(doubled, 6, &q), None);
+        // Never closed: runs to the end.
+        assert_eq!(quoted_field_at("x|'open", 5, &q), Some(2));
+        assert_eq!(quoted_field_at("", 0, &q), None);
     }
 
     proptest! {

@@ -6,6 +6,8 @@
 //! - [`report`]: `PROVISIONING_REPORT`, the record the Azure host parses,
 //!   in cloud-init's and azure-init's dialects, shortened (never broken)
 //!   to what the host receives;
+//! - [`shorten`]: any value for that key (a report or not) shortened to
+//!   what the host receives, never inside a quoted field;
 //! - [`vm_id`]: the VM id from DMI with the Gen1 byte swap, and whether the
 //!   machine is Azure;
 //! - [`event`]: one model of a diagnostic event, read from and written to
@@ -58,6 +60,7 @@ pub mod event;
 mod pyjson;
 pub mod reader;
 pub mod report;
+pub mod shorten;
 pub mod time;
 pub mod timeline;
 pub mod vm_id;
@@ -74,6 +77,7 @@ pub use report::{
     read_report, write_report, Dialect, PpsType, ProvisioningReport, ReportResult,
     PROVISIONING_REPORT_KEY,
 };
+pub use shorten::shorten_for_host;
 pub use time::Timestamp;
 pub use timeline::{Step, Timeline};
 pub use vm_id::{Generation, Machine};

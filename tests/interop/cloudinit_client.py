@@ -84,8 +84,20 @@ class CloudInit:
         self.send(op, **args)
         return self.answer()
 
-    def handler(self, path, vm_id: str | None = None, incarnation: int | None = None) -> dict:
-        return self.call("handler", path=str(path), vm_id=vm_id, incarnation=incarnation)
+    def handler(
+        self,
+        path,
+        vm_id: str | None = None,
+        incarnation: int | None = None,
+        kind: str = "stock",
+        reset: bool = True,
+    ) -> dict:
+        """A new telemetry handler on `path`: the release's own ("stock"),
+        hyperv_kvp.cloudinit's subclass ("subclass"), or what `type: hyperv`
+        gives after install() ("configured")."""
+        return self.call(
+            "handler", path=str(path), vm_id=vm_id, incarnation=incarnation, kind=kind, reset=reset
+        )
 
     def read(self) -> list[dict]:
         return self.call("read")

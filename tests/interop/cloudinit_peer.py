@@ -12,7 +12,8 @@ interpreter, so that three cloud-inits never meet in one.
         own flock-protected append), alternating short and chunked ones
 
 Nothing here re-implements cloud-init: every record is written by the
-release's HyperVKvpReportingHandler (publish_event, write_key), its
+release's HyperVKvpReportingHandler (publish_event, write_key), or by
+hyperv_kvp.cloudinit's subclass of it (the storage underneath replaced), its
 report_compressed_event, or its sources.azure.kvp reporting functions,
 and read by its _iterate_kvps. `parse` then reads the values the way
 cloud-init's own tests read its records (json.loads of each value, chunks
@@ -48,13 +49,31 @@ from cloudinit.reporting.handlers import HyperVKvpReportingHandler  # noqa: E402
 LONG = "é" * 1500 + ' "quoted" \\ back\\slash ✓ 😀'
 
 
-def handler(path: str) -> HyperVKvpReportingHandler:
+def handler(path: str, kind: str = "stock", reset: bool = True) -> HyperVKvpReportingHandler:
     """A fresh handler on `path`, registered as cloud-init registers its
-    telemetry handler. Its stale-pool truncation runs once per process (a
-    class attribute); reset it so each handler decides anew, as a new
-    cloud-init process would."""
-    HyperVKvpReportingHandler._already_truncated_pool_file = False
-    h = HyperVKvpReportingHandler(kvp_file_path=str(path))
+    telemetry handler: the release's own (`kind` "stock"), hyperv_kvp's
+    subclass of it ("subclass"), or whatever cloud-init's own
+    update_configuration makes of `type: hyperv` after
+    hyperv_kvp.cloudinit.install() ("configured"). The stale-pool
+    truncation runs once per process (the stock class's flag, which the
+    subclass shares); `reset` clears it so each handler decides anew, as a
+    new cloud-init process would."""
+    if reset:
+        HyperVKvpReportingHandler._already_truncated_pool_file = False
+    if kind == "configured":
+        import hyperv_kvp.cloudinit
+        from cloudinit import reporting
+
+        hyperv_kvp.cloudinit.install()
+        reporting.update_configuration({"telemetry": {"type": "hyperv", "kvp_file_path": str(path)}})
+        return instantiated_handler_registry.registered_items["telemetry"]
+    if kind == "subclass":
+        from hyperv_kvp.cloudinit import HyperVKvpReportingHandler as cls
+    elif kind == "stock":
+        cls = HyperVKvpReportingHandler
+    else:
+        raise ValueError(f"unknown handler kind {kind!r}")
+    h = cls(kvp_file_path=str(path))
     instantiated_handler_registry.unregister_item("telemetry")
     instantiated_handler_registry.register_item("telemetry", h)
     return h
@@ -133,15 +152,49 @@ class Peer:
         }
 
     def handler(
-        self, path: str, vm_id: Optional[str] = None, incarnation: Optional[int] = None
+        self,
+        path: str,
+        vm_id: Optional[str] = None,
+        incarnation: Optional[int] = None,
+        kind: str = "stock",
+        reset: bool = True,
     ) -> Dict[str, Any]:
-        self.h = handler(path)
+        self.h = handler(path, kind, reset)
         if vm_id is not None:
             self.h.vm_id = vm_id
         if incarnation is not None:  # another handler's, so that keys compare
             self.h.incarnation_no = incarnation
             self.h.event_key_prefix = f"{self.h.EVENT_PREFIX}|{incarnation}"
-        return {"incarnation": self.h.incarnation_no, "vm_id": getattr(self.h, "vm_id", None)}
+        cls = type(self.h)
+        return {
+            "incarnation": self.h.incarnation_no,
+            "vm_id": getattr(self.h, "vm_id", None),
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "write_key": hasattr(self.h, "write_key"),
+        }
+
+    def registered(self) -> str:
+        """The class cloud-init's registry gives the `hyperv` type."""
+        from cloudinit.reporting.handlers import available_handlers
+
+        cls = available_handlers.registered_items["hyperv"]
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    def install(self) -> str:
+        import hyperv_kvp.cloudinit
+
+        hyperv_kvp.cloudinit.install()
+        return self.registered()
+
+    def uninstall(self) -> str:
+        import hyperv_kvp.cloudinit
+
+        hyperv_kvp.cloudinit.uninstall()
+        return self.registered()
+
+    def truncated(self) -> bool:
+        """The process's once-per-boot truncation flag (the stock class's)."""
+        return HyperVKvpReportingHandler._already_truncated_pool_file
 
     def _handler(self) -> HyperVKvpReportingHandler:
         if self.h is None:

@@ -17,7 +17,9 @@ Parameters:
   driver's `write-event`, the C ABI's kvp_write_event).
 
 At the end the summary prints the release x case table (also written to
-$KVP_INTEROP_TABLE), with the versions that ran.
+$KVP_INTEROP_TABLE), with the versions that ran, and after it the stock
+cloud-init handler against hyperv_kvp.cloudinit, aspect by aspect, per
+release (comparison.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import comparison  # noqa: E402
 import releases  # noqa: E402
 from cloudinit_client import CloudInit  # noqa: E402
 from faces import CoreDriver, available_faces  # noqa: E402
@@ -100,9 +103,20 @@ def pool_dir(tmp_path) -> Path:
 @pytest.fixture
 def daemon(shim, pool_dir, daemon_release):
     """The hv_kvp_daemon of `daemon_release`, with the test as its kernel."""
-    _require_daemon_peer(daemon_release)
-    harness = DaemonHarness(shim, pool_dir, daemon_release.daemon_command())
-    harness.release = daemon_release
+    yield from _run_daemon(shim, pool_dir, daemon_release)
+
+
+@pytest.fixture
+def ci_daemon(shim, pool_dir, ci_release):
+    """The hv_kvp_daemon of the same suite as the cloud-init of `ci_release`,
+    for the cases that need both peers of one release."""
+    yield from _run_daemon(shim, pool_dir, ci_release)
+
+
+def _run_daemon(shim, pool_dir, release):
+    _require_daemon_peer(release)
+    harness = DaemonHarness(shim, pool_dir, release.daemon_command())
+    harness.release = release
     harness.start()
     try:
         yield harness
@@ -137,6 +151,18 @@ def finding(request):
 
     def note(text: str) -> None:
         request.node.user_properties.append(("finding", text))
+
+    return note
+
+
+@pytest.fixture
+def compare(request):
+    """`compare(aspect, stock, ours)` notes how cloud-init's stock handler
+    and hyperv_kvp.cloudinit's subclass behaved in one aspect; the summary
+    prints them per release (comparison.py)."""
+
+    def note(aspect: str, stock: str, ours: str) -> None:
+        request.node.user_properties.append(("comparison", (aspect, stock, ours)))
 
     return note
 
@@ -209,6 +235,7 @@ def pytest_runtest_makereport(item, call):
         case, column = _case_and_column(item)
         findings = [v for k, v in item.user_properties if k == "finding"]
         _outcomes[case][column].append((report.passed, findings))
+        comparison.note(column, report.passed, [v for k, v in item.user_properties if k == "comparison"])
 
 
 def _cell(results) -> str:
@@ -249,7 +276,8 @@ def matrix_table() -> list[str]:
         return "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
-    return [line(head), rule] + [line(r) for r in rows] + [rule] + [line(r) for r in body] + anywhere
+    table = [line(head), rule] + [line(r) for r in rows] + [rule] + [line(r) for r in body] + anywhere
+    return table + comparison.table(RELEASES)
 
 
 def pytest_terminal_summary(terminalreporter):

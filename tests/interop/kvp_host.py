@@ -138,6 +138,20 @@ def proc_lock_waiters(inode: int) -> list[str]:
     return out
 
 
+def lock_holders(inode: int, family: str = "POSIX") -> list[int]:
+    """Pids holding (not waiting for) a lock of `family` (POSIX, FLOCK,
+    OFDLCK, as /proc/locks names them) on `inode`."""
+    pids = []
+    with open("/proc/locks") as locks:
+        for line in locks:
+            parts = line.split()
+            if "->" not in parts and family in parts and any(
+                p.endswith(f":{inode}") for p in parts
+            ):
+                pids.append(int(parts[4]))
+    return pids
+
+
 def wait_until(predicate, what: str, timeout: float = PATIENCE, process=None):
     """Polls `predicate` until it is true; fails loudly after `timeout`."""
     deadline = time.monotonic() + timeout
@@ -210,6 +224,18 @@ class DaemonHarness:
 
     def pool_path(self, pool: int) -> Path:
         return self.pool_dir / f".kvp_pool_{pool}"
+
+    def stop_inside_set(self, pool: int, key: str, value: str) -> list[str]:
+        """Sends the host's SET and stops the daemon holding the lock of its
+        rewrite, just before it writes the file; `gate.open()` lets it go
+        on, and `receive()` then gives its reply. The daemon reads the pool
+        under one lock and writes it under a second: returns the lock
+        events seen on the way."""
+        self.gate.close()
+        self.send(build_set(pool, key, value))
+        seen = self.gate.run_to("locked", self.process)
+        self.gate.release()
+        return seen + self.gate.run_to("locked", self.process)
 
     def start(self) -> "DaemonHarness":
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)

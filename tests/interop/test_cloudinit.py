@@ -756,6 +756,18 @@ def _boot_times():
     return cloudinit_boot, btime
 
 
+def age_mtimes() -> dict[str, float]:
+    """Pool mtimes on each side of boot, far from both boot times (cloud-init's
+    now - uptime and the kernel's btime)."""
+    cloudinit_boot, btime = _boot_times()
+    return {
+        "days before boot": btime - 3 * 86400,
+        "a second before boot": btime - 1,
+        "after boot": cloudinit_boot + 2,
+        "now": time.time(),
+    }
+
+
 @pytest.mark.parametrize(
     "age, stale",
     [
@@ -767,13 +779,7 @@ def _boot_times():
 )
 def test_stale_pool_truncation_agrees(cloudinit, tmp_path, core, age, stale):
     kvp = _kvp()
-    cloudinit_boot, btime = _boot_times()
-    mtime = {
-        "days before boot": btime - 3 * 86400,
-        "a second before boot": btime - 1,
-        "after boot": cloudinit_boot + 2,
-        "now": time.time(),
-    }[age]
+    mtime = age_mtimes()[age]
     records = [("CLOUD_INIT|1|diagnostic|old|u", "{}"), ("other", "x")]
     copies = {}
     for who in ("cloud-init", "kvp-core", "hyperv_kvp"):

@@ -15,20 +15,7 @@ import threading
 import pytest
 
 from faces import CoreError
-from kvp_host import HV_S_OK, Gate, build_set, proc_lock_waiters, wait_until
-
-
-def posix_lock_holders(inode: int) -> list[int]:
-    """Pids holding (not waiting for) a classic POSIX lock on `inode`."""
-    pids = []
-    with open("/proc/locks") as locks:
-        for line in locks:
-            parts = line.split()
-            if "->" not in parts and "POSIX" in parts and any(
-                p.endswith(f":{inode}") for p in parts
-            ):
-                pids.append(int(parts[4]))
-    return pids
+from kvp_host import HV_S_OK, Gate, build_set, lock_holders, proc_lock_waiters, wait_until
 
 
 def test_daemon_holds_its_lock_and_our_writes_wait(daemon, core, finding):
@@ -36,15 +23,11 @@ def test_daemon_holds_its_lock_and_our_writes_wait(daemon, core, finding):
     core.append(path, "before", "b", mode="full")
     inode = os.stat(path).st_ino
     gate = daemon.gate
-    gate.close()
-    daemon.send(build_set(0, "host-key", "host-value"))
     # The daemon reads the pool under one lock and writes it under a second;
     # stop it holding the second, just before it rewrites the file.
-    seen = gate.run_to("locked", daemon.process)
-    gate.release()
-    seen += gate.run_to("locked", daemon.process)
+    seen = daemon.stop_inside_set(0, "host-key", "host-value")
     assert seen == ["wait-lock", "locked", "unlocked", "wait-lock", "locked"]
-    assert posix_lock_holders(inode) == [daemon.process.pid]
+    assert lock_holders(inode) == [daemon.process.pid]
 
     # A bounded write gives up with LockTimeout and changes nothing.
     with pytest.raises(CoreError) as refused:
@@ -123,7 +106,7 @@ def test_daemon_loses_a_write_made_between_its_read_and_its_write(daemon, core, 
     seen = gate.run_to("unlocked", daemon.process)
     assert seen == ["wait-lock", "locked", "unlocked"], f"{fixed}: {seen}"
     # Its read is done and no lock is held: the reply is not sent yet.
-    assert posix_lock_holders(os.stat(path).st_ino) == []
+    assert lock_holders(os.stat(path).st_ino) == []
     assert not daemon.reply_pending()
     core.append(path, "ours", "o", mode="full")  # takes our locks at once
     assert core.read_raw(path) == [(b"ours", b"o")]

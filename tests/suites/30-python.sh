@@ -2,7 +2,7 @@
 # Python: builds and installs the hyperv_kvp wheel with `pip install
 # ./kvp-python` into a fresh venv (which also sees the pytest and mypy that
 # tests/setup.sh installed), then runs pytest, mypy --strict on the tests and
-# the examples, stubtest on the stubs, and the example against a temp dir.
+# the examples and the package, stubtest on the stubs, and the example against a temp dir.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -49,7 +49,10 @@ run_pytest() {
 step "pytest" run_pytest
 step "mypy --strict (tests, examples)" "$py" -m mypy --strict --cache-dir "$work/mypy-cache" \
     kvp-python/tests examples/python
-step "stubtest" bash -c "cd '$work' && '$py' -m mypy.stubtest hyperv_kvp"
+step "mypy --strict (the package)" "$py" -m mypy --strict --cache-dir "$work/mypy-cache" \
+    kvp-python/python/hyperv_kvp
+step "stubtest" bash -c "cd '$work' && '$py' -m mypy.stubtest hyperv_kvp \
+    --allowlist '$root/kvp-python/stubtest-allowlist.txt' --ignore-unused-allowlist"
 
 run_example() {
     local dir=$work/pools

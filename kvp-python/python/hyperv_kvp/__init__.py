@@ -14,7 +14,9 @@ library and the ``kvp`` tool::
 ``hyperv_kvp.reporting`` writes and reads what agents report in pool 1:
 the provisioning report, the VM id and diagnostic events of every format
 (cloud-init's and azure-init's); ``hyperv_kvp.logging.KvpHandler`` sends
-Python logging there.
+Python logging there. ``hyperv_kvp.cloudinit`` (imported on its own, with
+cloud-init installed) puts cloud-init's own KVP reporting handler on this
+storage.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ._pool import (
     StrPath,
 )
 from .exceptions import (
+    CloudInitNotFoundError,
     EventFormatError,
     EventTooLargeError,
     InvalidFieldError,
@@ -48,6 +51,7 @@ from .exceptions import (
     ReportTooLargeError,
     TooLargeError,
     UniqueKeyLimitError,
+    UnsupportedCloudInitError,
     UnknownNameError,
     UnsafePoolError,
     UnsupportedByFormatError,
@@ -119,4 +123,6 @@ __all__ = [
     "UnsupportedByFormatError",
     "ReportFormatError",
     "VmIdError",
+    "CloudInitNotFoundError",
+    "UnsupportedCloudInitError",
 ]

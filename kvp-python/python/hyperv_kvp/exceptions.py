@@ -16,6 +16,11 @@ a field an event or report format cannot hold is a ValueError
 that does not decode is :class:`ReportFormatError`, and a machine without a
 usable VM id raises :class:`VmIdError`, an OSError.
 
+Importing :mod:`hyperv_kvp.cloudinit` without cloud-init raises
+:class:`CloudInitNotFoundError` (a ModuleNotFoundError), and with a
+cloud-init whose handler it does not know :class:`UnsupportedCloudInitError`
+(an ImportError).
+
 Text that cannot be encoded as UTF-8 (a str holding a lone surrogate such as
 ``"\\ud800"``) raises :class:`UnicodeEncodeError`, itself a ValueError, as
 ``str.encode("utf-8")`` would. In every case nothing is written.
@@ -52,6 +57,8 @@ __all__ = [
     "UnsupportedByFormatError",
     "ReportFormatError",
     "VmIdError",
+    "CloudInitNotFoundError",
+    "UnsupportedCloudInitError",
 ]
 
 
@@ -328,3 +335,16 @@ class VmIdError(KvpError, OSError):
 
     def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
         return (functools.partial(type(self), value=self.value), _os_args(self))
+
+
+class CloudInitNotFoundError(KvpError, ModuleNotFoundError):
+    """:mod:`hyperv_kvp.cloudinit` was imported where cloud-init is not
+    installed (``name`` is ``"cloudinit"``). The rest of hyperv_kvp works
+    without it."""
+
+
+class UnsupportedCloudInitError(KvpError, ImportError):
+    """The installed cloud-init's ``HyperVKvpReportingHandler`` lacks what
+    :mod:`hyperv_kvp.cloudinit` replaces or relies on (a storage method, its
+    record layout, its constructor's ``kvp_file_path``), so a subclass could
+    not keep its behaviour. The message names the release and what differs."""
