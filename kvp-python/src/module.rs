@@ -39,12 +39,37 @@ fn limits() -> Vec<(&'static str, usize)> {
     ]
 }
 
+/// One packed record (a whole 2560-byte slot, as another writer packed
+/// it) as its key and value text, each field up to its first NUL, with the
+/// core's decoding. ValueError for a slot of another size or a field that
+/// is not UTF-8.
+#[pyfunction]
+fn decode_slot(slot: &[u8]) -> PyResult<(String, String)> {
+    if slot.len() != kvp_core::RECORD_SIZE {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "a record of {} bytes, not {}",
+            slot.len(),
+            kvp_core::RECORD_SIZE
+        )));
+    }
+    let raw = kvp_core::RawRecord::decode(slot);
+    let text = |field: Vec<u8>, name: &str| {
+        String::from_utf8(field).map_err(|e| {
+            pyo3::exceptions::PyValueError::new_err(format!(
+                "the record's {name} is not UTF-8: {e}"
+            ))
+        })
+    };
+    Ok((text(raw.key, "key")?, text(raw.value, "value")?))
+}
+
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<NativePool>()?;
     module.add_function(wrap_pyfunction!(parse_pool, module)?)?;
     module.add_function(wrap_pyfunction!(parse_mode, module)?)?;
     module.add_function(wrap_pyfunction!(limits, module)?)?;
+    module.add_function(wrap_pyfunction!(decode_slot, module)?)?;
     module.add("DEFAULT_DIR", kvp_core::DEFAULT_DIR)?;
     module.add(
         "DEFAULT_LOCK_TIMEOUT",

@@ -282,3 +282,19 @@ def test_a_misaligned_offset_is_refused(tmp_path: Path, offset: int) -> None:
         fake_cloudinit(tmp_path / "site"),
     )
     assert "multiple of 2560" in out
+
+
+def test_packed_records_decode_with_the_core() -> None:
+    """The subclass unpacks cloud-init's packed records with the core's
+    decoding: each field up to its first NUL; a slot of another size or a
+    field that is not UTF-8 is a ValueError, which the subclass answers by
+    dropping only that record."""
+    from hyperv_kvp import _native
+
+    key = b"CLOUD_INIT|x".ljust(512, b"\0")
+    value = b"v\0garbage".ljust(2048, b"\0")
+    assert _native.decode_slot(key + value) == ("CLOUD_INIT|x", "v")
+    with pytest.raises(ValueError, match="2560"):
+        _native.decode_slot(key + value[:-1])
+    with pytest.raises(ValueError, match="key is not UTF-8"):
+        _native.decode_slot(b"\xff".ljust(512, b"\0") + value)

@@ -157,12 +157,9 @@ _TRUNCATION = threading.Lock()
 
 def _fields(record: bytes) -> Tuple[str, str]:
     """A record as cloud-init's _encode_kvp_item packed it: each field up to
-    its first NUL, as UTF-8 (ValueError when it is not a whole record of
-    UTF-8 text, as when cloud-init's packing cut a key over 512 bytes)."""
-    if len(record) != _RECORD_SIZE:
-        raise ValueError(f"a record of {len(record)} bytes, not {_RECORD_SIZE}")
-    key, value = (field.split(b"\0", 1)[0] for field in (record[:_KEY_SIZE], record[_KEY_SIZE:]))
-    return key.decode("utf-8"), value.decode("utf-8")
+    its first NUL (ValueError when it is not a whole record of UTF-8 text,
+    as when cloud-init's packing cut a key over 512 bytes)."""
+    return _native.decode_slot(record)
 
 
 class HyperVKvpReportingHandler(_StockHandler):
