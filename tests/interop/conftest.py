@@ -291,3 +291,9 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("interop matrix: release x case")
     for text in lines:
         terminalreporter.write_line(text)
+
+
+@pytest.fixture
+def pool_file(tmp_path) -> Path:
+    """Pool 1 in a temporary directory, not created."""
+    return tmp_path / ".kvp_pool_1"

@@ -33,12 +33,12 @@ import pytest
 
 from cloudinit_client import PeerError
 from kvp_host import HV_S_OK, lock_holders, wait_until
-from test_cloudinit import (
+from cloudinit_common import (
     COMPRESSED,
     EVENTS,
     RECORD,
     VM_ID,
-    _boot_times,
+    boot_times,
     age_mtimes,
     ci_format,
     file_records,
@@ -280,7 +280,7 @@ def test_stale_pool_verdict_is_the_stock_handlers(cloudinit, tmp_path, compare):
 def test_stale_truncation_waits_for_the_lock_and_happens_once_per_process(
     cloudinit, tmp_path, compare
 ):
-    _, btime = _boot_times()
+    _, btime = boot_times()
     stale = {kind: stale_copy(tmp_path / kind / ".kvp_pool_1", btime - 86400) for kind in KINDS}
     held = []
     try:
