@@ -127,29 +127,37 @@ def build_enumerate(pool: int, index: int) -> bytes:
     return bytes(msg)
 
 
+def proc_locks() -> list[list[str]]:
+    """/proc/locks, split into fields, in as few reads as the kernel allows.
+    It lists the locks a page at a time, each page under its lock-list
+    locks; when other processes' locks come and go between two pages (many
+    lines, a busy machine), a line can be listed twice or not at all."""
+    fd = os.open("/proc/locks", os.O_RDONLY)
+    chunks = []
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return [line.split() for line in b"".join(chunks).decode().splitlines()]
+
+
+def _on(parts: list[str], inode: int) -> bool:
+    return any(p.endswith(f":{inode}") for p in parts)
+
+
 def proc_lock_waiters(inode: int) -> list[str]:
     """Lines of /proc/locks that are blocked waiters on `inode`."""
-    out = []
-    with open("/proc/locks") as locks:
-        for line in locks:
-            parts = line.split()
-            if "->" in parts and any(p.endswith(f":{inode}") for p in parts):
-                out.append(line.strip())
-    return out
+    return [" ".join(parts) for parts in proc_locks() if "->" in parts and _on(parts, inode)]
 
 
 def lock_holders(inode: int, family: str = "POSIX") -> list[int]:
     """Pids holding (not waiting for) a lock of `family` (POSIX, FLOCK,
-    OFDLCK, as /proc/locks names them) on `inode`."""
-    pids = []
-    with open("/proc/locks") as locks:
-        for line in locks:
-            parts = line.split()
-            if "->" not in parts and family in parts and any(
-                p.endswith(f":{inode}") for p in parts
-            ):
-                pids.append(int(parts[4]))
-    return pids
+    OFDLCK, as /proc/locks names them) on `inode`, each once (see
+    proc_locks for why a line can repeat)."""
+    return sorted(
+        {int(parts[4]) for parts in proc_locks() if "->" not in parts and family in parts and _on(parts, inode)}
+    )
 
 
 def wait_until(predicate, what: str, timeout: float = PATIENCE, process=None):

@@ -7,6 +7,7 @@ __all__ = [
     "parse_pool",
     "parse_mode",
     "limits",
+    "decode_slot",
     "DEFAULT_DIR",
     "DEFAULT_LOCK_TIMEOUT",
     "DEFAULT_CREATE_MODE",

@@ -75,13 +75,86 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, List, Optional, Tuple, Union
 
-from . import _events, _report
-from ._events import *  # noqa: F403 (the names in _events.__all__)
+from ._events import (
+    DEFAULT_MAX_PAYLOAD,
+    DIAG_MAX_AGENT_BYTES,
+    DIAG_MAX_NAME_BYTES,
+    CloudInitWriter,
+    DiagWriter,
+    DiagnosticEvent,
+    Encoding,
+    Entry,
+    EventWriter,
+    Format,
+    Instant,
+    Kind,
+    Outcome,
+    RawEntry,
+    Reason,
+    ReportEntry,
+    boot_incarnation,
+    decode_entries,
+    event_writer,
+    read_entries,
+)
 from ._pool import KvpPool, Pool, Record
-from ._report import *  # noqa: F403 (the names in _report.__all__)
+from ._report import (
+    AZURE_CHASSIS_ASSET_TAG,
+    DOCUMENTATION_URL,
+    PROVISIONING_REPORT_KEY,
+    SHORTENED_FIELD,
+    SHORTENED_SUFFIX,
+    Dialect,
+    Generation,
+    Machine,
+    PpsType,
+    ProvisioningReport,
+    ReportResult,
+    SupportingData,
+    read_report,
+    vm_id_of,
+    write_report,
+)
 from .exceptions import EventFormatError
 
 __all__ = [
+    # provisioning report and VM id (_report)
+    "PROVISIONING_REPORT_KEY",
+    "DOCUMENTATION_URL",
+    "SHORTENED_FIELD",
+    "SHORTENED_SUFFIX",
+    "AZURE_CHASSIS_ASSET_TAG",
+    "ReportResult",
+    "PpsType",
+    "Dialect",
+    "SupportingData",
+    "ProvisioningReport",
+    "write_report",
+    "read_report",
+    "Generation",
+    "Machine",
+    "vm_id_of",
+    # events of every format (_events)
+    "DEFAULT_MAX_PAYLOAD",
+    "DIAG_MAX_AGENT_BYTES",
+    "DIAG_MAX_NAME_BYTES",
+    "Kind",
+    "Outcome",
+    "Format",
+    "Encoding",
+    "Reason",
+    "Instant",
+    "DiagnosticEvent",
+    "ReportEntry",
+    "RawEntry",
+    "Entry",
+    "EventWriter",
+    "DiagWriter",
+    "CloudInitWriter",
+    "event_writer",
+    "decode_entries",
+    "read_entries",
+    "boot_incarnation",
     # cloud-init 22.4 events, the original API
     "EVENT_PREFIX",
     "AZURE_MAX_VALUE_SIZE",
@@ -101,10 +174,6 @@ __all__ = [
     "report_event",
     "read_events",
 ]
-# The provisioning report and VM id, and events of every format, are
-# re-exported whole from the modules that define them.
-__all__ += _report.__all__
-__all__ += _events.__all__
 
 EVENT_PREFIX = "CLOUD_INIT"
 """The first field of every event key."""
