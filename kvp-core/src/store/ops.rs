@@ -25,14 +25,32 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Lends the thread's chunk buffer, or a fresh one if it is already lent.
+/// Alignment of the chunk buffer. The kernel copies a `pread` into user
+/// memory with `rep movsb`, which on AMD Zen 4 runs about ten times slower
+/// into a buffer 16 bytes off a 32-byte boundary (measured: 1.7 ms instead
+/// of 0.17 ms for 2.6 MB), and that is where malloc puts a large `Vec`.
+/// So the chunk is always taken at a page boundary inside its buffer.
+const CHUNK_ALIGN: usize = 4096;
+
+/// Lends the thread's chunk buffer, or a fresh one if it is already lent,
+/// page-aligned either way.
 fn with_chunk<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+    const LEN: usize = CHUNK_RECORDS * RECORD_SIZE;
+    let aligned = |buf: &mut Vec<u8>| {
+        buf.resize(LEN + CHUNK_ALIGN, 0);
+        let start = buf.as_ptr().align_offset(CHUNK_ALIGN).min(CHUNK_ALIGN);
+        start..start + LEN
+    };
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
-            buf.resize(CHUNK_RECORDS * RECORD_SIZE, 0);
-            f(&mut buf)
+            let range = aligned(&mut buf);
+            f(&mut buf[range])
         }
-        Err(_) => f(&mut vec![0; CHUNK_RECORDS * RECORD_SIZE]),
+        Err(_) => {
+            let mut buf = Vec::new();
+            let range = aligned(&mut buf);
+            f(&mut buf[range])
+        }
     })
 }
 
