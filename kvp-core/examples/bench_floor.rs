@@ -6,9 +6,9 @@
 //! (kvp-core's mean per call over the floor's); the result is the median
 //! ratio over the blocks with its quartiles.
 //!
-//! `bench_floor FLOOR_SO DIR [BLOCKS] [CALLS]` (tests/bench/run.sh builds
-//! the shared object with gcc and runs this) prints one line per
-//! comparison: `NAME SIZE CORE_NS FLOOR_NS RATIO Q1 Q3`, the two times
+//! `bench_floor FLOOR_SO DIR [BLOCKS] [CALLS] [ONLY]` (tests/bench/run.sh
+//! builds the shared object with gcc and runs this; ONLY keeps the
+//! comparisons whose name it equals) prints one line per comparison: `NAME SIZE CORE_NS FLOOR_NS RATIO Q1 Q3`, the two times
 //! being the medians of the blocks' means.
 //!
 //! The pools, keys and setup are those of benches/support/workload.rs;
@@ -243,7 +243,7 @@ impl Bench<'_> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(lib), Some(dir)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: bench_floor FLOOR_SO DIR [BLOCKS] [CALLS]");
+        eprintln!("usage: bench_floor FLOOR_SO DIR [BLOCKS] [CALLS] [ONLY]");
         return ExitCode::from(2);
     };
     let number =
@@ -293,7 +293,10 @@ fn main() -> ExitCode {
             c_read_key: c(&workload::read_key(n)),
             c_update_key: c(&workload::update_key(n)),
         };
-        for &op in ops {
+        for &op in ops
+            .iter()
+            .filter(|op| args.get(4).is_none_or(|only| only == op.name()))
+        {
             let [core, floor, ratio, q1, q3] = bench.compare(op, blocks, calls);
             println!(
                 "{} {n} {core:.1} {floor:.1} {ratio:.4} {q1:.4} {q3:.4}",

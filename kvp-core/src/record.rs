@@ -72,10 +72,9 @@ pub fn split_slot(slot: &[u8]) -> (&[u8], &[u8]) {
 /// The meaningful bytes of a field: everything before its first NUL, or the
 /// whole field when it holds no NUL.
 pub fn field_text(field: &[u8]) -> &[u8] {
-    match field.iter().position(|&b| b == 0) {
-        Some(end) => &field[..end],
-        None => field,
-    }
+    // CStr's search for the NUL goes a word at a time, several times
+    // faster than a byte loop on a mostly full field.
+    std::ffi::CStr::from_bytes_until_nul(field).map_or(field, std::ffi::CStr::to_bytes)
 }
 
 /// Whether a key field holds exactly `key`: the bytes match and are followed

@@ -156,6 +156,52 @@ pub(crate) fn raw_entries(m: &dyn Medium) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> 
     Ok(entries)
 }
 
+/// Each distinct UTF-8 key with the value of its last record (invalid
+/// UTF-8 in a value replaced), in key order; keys that are not UTF-8 are
+/// left out. The same map as [`raw_entries`] converted, built with one
+/// allocation per key and per value and no other per-record work than a
+/// sort: every record's pair is kept with its position, the pairs are
+/// sorted in place by key (then position), the last of each key's run is
+/// kept, and the map is built from the sorted pairs in one pass.
+pub(crate) fn entries(m: &dyn Medium) -> Result<BTreeMap<String, String>> {
+    let mut pairs = Vec::with_capacity(usize::try_from(record_count(m)?).unwrap_or(0));
+    for_each_record(m, |index, slot| {
+        let (key, value) = record::split_slot(slot);
+        if let Ok(key) = std::str::from_utf8(record::field_text(key)) {
+            let value = record::field_text(value);
+            // The strict check is much faster than the lossy one's walk,
+            // which is then only needed for a value that is not UTF-8.
+            let value = match std::str::from_utf8(value) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(value).into_owned(),
+            };
+            pairs.push((sort_prefix(key), index, key.to_owned(), value));
+        }
+        ControlFlow::Continue(())
+    })?;
+    // Unstable (no buffer to allocate): the position breaks the ties.
+    pairs.sort_unstable_by(|a, b| (a.0, &a.2, a.1).cmp(&(b.0, &b.2, b.1)));
+    // `a` is the later of two neighbours: its pair takes the kept place.
+    pairs.dedup_by(|a, b| {
+        let same = a.0 == b.0 && a.2 == b.2;
+        if same {
+            std::mem::swap(a, b);
+        }
+        same
+    });
+    Ok(pairs.into_iter().map(|(_, _, k, v)| (k, v)).collect())
+}
+
+/// A key's first eight bytes as a big-endian number, zero-padded: ordered
+/// as the keys are (a key holds no NUL, so the padding sorts first), and
+/// compared in one instruction; equal prefixes fall back to the keys.
+fn sort_prefix(key: &str) -> u64 {
+    let mut prefix = [0u8; 8];
+    let n = key.len().min(8);
+    prefix[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u64::from_be_bytes(prefix)
+}
+
 /// Whether the pool holds at least `n` distinct non-empty keys. Stops
 /// counting at `n`, so its memory is bounded whatever the pool holds; an
 /// empty key (a zeroed record) names nothing and does not count.
