@@ -16,6 +16,7 @@ use crate::store::location::{self, LastComponent, Location};
 use crate::store::medium::{Backend, Medium, MediumMut, Missing, Token};
 use crate::store::options::Options;
 use crate::store::queue::{FairQueue, Refused, Turn};
+use crate::store::space::{self, SpaceVerdict};
 use crate::sys::{self, Stat};
 
 /// A pool file, opened by path or by pool number.
@@ -56,6 +57,8 @@ struct Inner {
     location: Mutex<Option<Arc<Location>>>,
     /// For a store opened by path: the (device, inode) it found there.
     identity: Mutex<Option<(u64, u64)>>,
+    /// The last free-space check's verdict, which appends may reuse.
+    space: Mutex<Option<SpaceVerdict>>,
     queue: FairQueue,
 }
 
@@ -92,6 +95,7 @@ impl FileStore {
                 options,
                 location: Mutex::new(None),
                 identity: Mutex::new(None),
+                space: Mutex::new(None),
                 queue: FairQueue::default(),
             }),
         };
@@ -229,6 +233,7 @@ impl FileStore {
         let lock = PoolLock::acquire(file, &self.inner.path, kind, wait)?;
         Ok(Some(Locked {
             lock,
+            device: stat.id.0,
             store: self,
             _turn: turn,
         }))
@@ -373,34 +378,11 @@ impl Backend for FileStore {
     }
 }
 
-/// Free space beyond which an append skips its reservation: far more than
-/// any batch of records, so that only a filesystem filled by someone else
-/// in the same instant can still fail the write (which is then cut back).
-const APPEND_HEADROOM: u64 = 16 << 20;
-
-/// Bytes an unprivileged writer may still use on `file`'s filesystem, or
-/// `None` when fstatfs cannot tell.
-// The field types differ between targets (u64 here, u32 or i32 elsewhere).
-#[allow(clippy::useless_conversion)]
-fn free_bytes(file: &File) -> Option<u64> {
-    // SAFETY: `statfs` is a plain C struct of integers; all-zero is valid.
-    let mut stats: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: fstatfs writes only into `stats`, which lives across the
-    // call; the descriptor is owned by `file`, which outlives it.
-    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut stats) } != 0 {
-        return None;
-    }
-    // Negative fields would mean a broken filesystem: then we do not know.
-    let (available, block) = (
-        u64::try_from(stats.f_bavail).ok()?,
-        u64::try_from(stats.f_bsize).ok()?,
-    );
-    available.checked_mul(block)
-}
-
 /// A descriptor of the pool with its locks held, and the thread's turn.
 struct Locked<'s> {
     lock: PoolLock,
+    /// The filesystem the pool is on (`st_dev` of the opened file).
+    device: u64,
     store: &'s FileStore,
     _turn: Turn<'s>,
 }
@@ -456,7 +438,11 @@ impl MediumMut for Locked<'_> {
     }
 
     fn append(&mut self, buf: &[u8], expected_end: u64) -> Result<()> {
-        sys::append_all(self.lock.file().as_fd(), buf, expected_end).map_err(self.io("write"))
+        sys::append_all(self.lock.file().as_fd(), buf, expected_end).map_err(|e| {
+            // Whatever the free-space verdict said, the next append checks.
+            space::forget(&self.store.inner.space);
+            self.io("write")(e)
+        })
     }
 
     fn reserve(&mut self, offset: u64, len: u64) -> Result<()> {
@@ -493,11 +479,10 @@ impl MediumMut for Locked<'_> {
     /// fallocate costs about as much as the rest of an append together
     /// (ext4: ~9 of ~22 µs), and a failed append is cut back anyway; so it
     /// only runs when the filesystem is close to full, where a write could
-    /// fail halfway.
+    /// fail halfway. Whether it is close to full is a `fstatfs` whose
+    /// verdict is reused for a while (`space::plenty`).
     fn reserve_for_append(&mut self, offset: u64, len: u64) -> Result<()> {
-        if free_bytes(self.lock.file())
-            .is_some_and(|free| free >= len.saturating_add(APPEND_HEADROOM))
-        {
+        if space::plenty(&self.store.inner.space, self.lock.file(), self.device, len) {
             return Ok(());
         }
         self.reserve(offset, len)

@@ -8,6 +8,7 @@ mod memory;
 pub(crate) mod ops;
 mod options;
 mod queue;
+mod space;
 
 use std::collections::BTreeMap;
 
