@@ -1,5 +1,6 @@
 //! The store on a real pool file.
 
+use std::cell::Cell;
 use std::fmt;
 use std::fs::File;
 use std::io;
@@ -219,21 +220,44 @@ impl FileStore {
         };
         let access = if write { Access::Write } else { Access::Read };
         let create_mode = self.inner.options.create_mode;
-        let Some((file, stat)) = open_file(&location, &self.inner.path, access, create_mode)?
-        else {
-            return Ok(None);
-        };
-        self.pin(&stat)?;
-        if write {
-            refuse_unsafe(&stat).map_err(|reason| Error::UnsafePool {
-                path: self.inner.path.clone(),
-                reason,
-            })?;
-        }
-        let lock = PoolLock::acquire(file, &self.inner.path, kind, wait)?;
-        Ok(Some(Locked {
+        let path = &self.inner.path;
+        // The checks on the opened file run on one fstat taken once the
+        // locks are held, which also gives the size the operation starts
+        // from. Nothing is read or written before they pass, and when the
+        // lock cannot be had, what they refuse is reported first.
+        let locked = open_checked(&location, path, access, create_mode, |file, expected| {
+            let (lock, stat) = match PoolLock::acquire(file, path, kind, wait) {
+                Ok(lock) => {
+                    let stat = sys::fstat(lock.file().as_fd()).map_err(Error::io("stat", path))?;
+                    (Ok(lock), stat)
+                }
+                Err((error, file)) => {
+                    let stat = sys::fstat(file.as_fd()).map_err(Error::io("stat", path))?;
+                    (Err(error), stat)
+                }
+            };
+            let same = is_expected(&stat, expected);
+            if same {
+                self.pin(&stat)?;
+                if write {
+                    refuse_unsafe(&stat).map_err(|reason| Error::UnsafePool {
+                        path: path.clone(),
+                        reason,
+                    })?;
+                }
+            }
+            match lock {
+                Err(error) => Err(error),
+                // Dropping the lock releases it; the name is looked at again.
+                Ok(_) if !same => Ok(Pass::Again),
+                Ok(lock) => Ok(Pass::Done((lock, stat))),
+            }
+        })?;
+        Ok(locked.map(|(lock, stat)| Locked {
             lock,
             device: stat.id.0,
+            size_at_lock: Cell::new(Some(stat.size)),
+            shared: !write,
             store: self,
             _turn: turn,
         }))
@@ -269,17 +293,27 @@ enum Access {
     Inspect,
 }
 
+/// What a pass of [`open_checked`] made of the file it opened.
+enum Pass<T> {
+    /// The file passed.
+    Done(T),
+    /// It is not the file the name held: look again.
+    Again,
+}
+
 /// Opens the pool file `location` names, after checking that the name holds
 /// a regular file (no symlink, FIFO, socket or device is ever opened), and
-/// checks after the open that the same file was opened. A new file is
-/// created with `O_EXCL`, so it is never someone else's. `None` when the
+/// hands it to `check` with the identity the name had (`None`: the file was
+/// created here, with `O_EXCL`, so it is never someone else's), which
+/// checks that the same file was opened ([`is_expected`]). `None` when the
 /// file is missing and `access` is not `Write`.
-fn open_file(
+fn open_checked<T>(
     location: &Location,
     path: &Path,
     access: Access,
     create_mode: u32,
-) -> Result<Option<(File, Stat)>> {
+    mut check: impl FnMut(File, Option<(u64, u64)>) -> Result<Pass<T>>,
+) -> Result<Option<T>> {
     let dir = location.dir.as_fd();
     // Each pass sees the file exist or not; a file that changes kind or
     // identity between the check and the open is looked at again.
@@ -315,16 +349,38 @@ fn open_file(
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(symlink_refused(path)),
             Err(e) => return Err(Error::io("open", path)(e)),
         };
-        let stat = sys::fstat(fd.as_fd()).map_err(Error::io("stat", path))?;
-        if !stat.is_file() || expected.is_some_and(|id| id != stat.id) {
-            continue;
+        match check(File::from(fd), expected)? {
+            Pass::Done(done) => return Ok(Some(done)),
+            Pass::Again => continue,
         }
-        return Ok(Some((File::from(fd), stat)));
     }
     Err(Error::io(
         "open (the file kept changing while it was opened)",
         path,
     )(io::Error::from_raw_os_error(libc::EAGAIN)))
+}
+
+/// Whether `stat`, of an opened file, is a regular file and the one the
+/// name held before the open.
+fn is_expected(stat: &Stat, expected: Option<(u64, u64)>) -> bool {
+    stat.is_file() && expected.is_none_or(|id| id == stat.id)
+}
+
+/// [`open_checked`] with the checks on a `fstat` right after the open.
+fn open_file(
+    location: &Location,
+    path: &Path,
+    access: Access,
+    create_mode: u32,
+) -> Result<Option<(File, Stat)>> {
+    open_checked(location, path, access, create_mode, |file, expected| {
+        let stat = sys::fstat(file.as_fd()).map_err(Error::io("stat", path))?;
+        Ok(if is_expected(&stat, expected) {
+            Pass::Done((file, stat))
+        } else {
+            Pass::Again
+        })
+    })
 }
 
 /// A symlink in place of the pool file is not a pool file: refused as any
@@ -383,6 +439,12 @@ struct Locked<'s> {
     lock: PoolLock,
     /// The filesystem the pool is on (`st_dev` of the opened file).
     device: u64,
+    /// The size the locked file had when it was checked, for the first
+    /// [`Medium::size`] (a read keeps it: a file that shrinks under it
+    /// ends its scan with a short read).
+    size_at_lock: Cell<Option<u64>>,
+    /// Whether the lock is shared (a read).
+    shared: bool,
     store: &'s FileStore,
     _turn: Turn<'s>,
 }
@@ -399,7 +461,15 @@ impl Locked<'_> {
 
 impl Medium for Locked<'_> {
     fn size(&self) -> Result<u64> {
-        Ok(self.fstat()?.size)
+        let known = if self.shared {
+            self.size_at_lock.get()
+        } else {
+            self.size_at_lock.take()
+        };
+        match known {
+            Some(size) => Ok(size),
+            None => Ok(self.fstat()?.size),
+        }
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
