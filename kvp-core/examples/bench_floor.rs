@@ -15,7 +15,10 @@
 //! each side has its own copy of the pool, in the same directory. The
 //! setup before a call (restoring or cutting the pool) is outside the
 //! timing. `entries-vs-read` pairs kvp-core's `entries` with the floor of
-//! a `read`, the bound issue 15 sets for entries (2x).
+//! a `read`, the bound issue 15 sets for entries (2x);
+//! `append-vs-path-open` pairs an append with the floor that opens the
+//! pool by its whole path, as a plain C program does, where the other
+//! floors open it relative to a directory descriptor, as kvp-core does.
 
 #[path = "../benches/support/workload.rs"]
 mod workload;
@@ -34,6 +37,7 @@ type ReadFn = unsafe extern "C" fn(c_int, *const c_char, *const c_char, *mut c_c
 type UpdateFn = unsafe extern "C" fn(c_int, *const c_char, *const c_char, *const c_char) -> c_int;
 type EntriesFn = unsafe extern "C" fn(c_int, *const c_char) -> c_long;
 type DeleteFn = unsafe extern "C" fn(c_int, *const c_char, *const c_char) -> c_long;
+type AppendPathFn = unsafe extern "C" fn(*const c_char, *const c_char, *const c_char) -> c_int;
 
 /// The floor functions, from the shared object.
 struct Floor {
@@ -42,6 +46,7 @@ struct Floor {
     entries: EntriesFn,
     delete: DeleteFn,
     append: UpdateFn,
+    append_path: AppendPathFn,
     insert: UpdateFn,
 }
 
@@ -80,6 +85,7 @@ impl Floor {
                 entries: symbol(lib, c"floor_entries")?,
                 delete: symbol(lib, c"floor_delete")?,
                 append: symbol(lib, c"floor_append")?,
+                append_path: symbol(lib, c"floor_append_path")?,
                 insert: symbol(lib, c"floor_insert")?,
             })
         }
@@ -95,6 +101,8 @@ enum Op {
     EntriesVsRead,
     Delete,
     Append,
+    /// Append against the floor that opens the whole path.
+    AppendPath,
     InsertNew,
 }
 
@@ -107,6 +115,7 @@ impl Op {
             Op::EntriesVsRead => "entries-vs-read",
             Op::Delete => "delete",
             Op::Append => "append",
+            Op::AppendPath => "append-vs-path-open",
             Op::InsertNew => "insert-new",
         }
     }
@@ -122,6 +131,7 @@ struct Bench<'f> {
     floor_path: PathBuf,
     dir: OwnedFd,
     floor_name: CString,
+    c_floor_path: CString,
     read_key: String,
     update_key: String,
     c_read_key: CString,
@@ -136,7 +146,7 @@ impl Bench<'_> {
     fn setup(&self, op: Op, path: &Path) {
         match op {
             Op::Delete => workload::restore(path, &self.image),
-            Op::Append | Op::InsertNew => workload::truncate_to(path, self.n - 1),
+            Op::Append | Op::AppendPath | Op::InsertNew => workload::truncate_to(path, self.n - 1),
             _ => {}
         }
     }
@@ -152,7 +162,7 @@ impl Bench<'_> {
                 .store
                 .delete(workload::DELETE_KEY)
                 .is_ok_and(|n| n == 1),
-            Op::Append => self.store.append(&self.read_key, "value").is_ok(),
+            Op::Append | Op::AppendPath => self.store.append(&self.read_key, "value").is_ok(),
             Op::InsertNew => self.store.insert(workload::NEW_KEY, "value").is_ok(),
         };
         assert!(ok, "kvp-core {} failed", op.name());
@@ -177,6 +187,10 @@ impl Bench<'_> {
                 Op::Entries => (f.entries)(dir, name) == self.n as c_long,
                 Op::Delete => (f.delete)(dir, name, c(workload::DELETE_KEY).as_ptr()) == 1,
                 Op::Append => (f.append)(dir, name, self.c_read_key.as_ptr(), value.as_ptr()) == 0,
+                Op::AppendPath => {
+                    let path = self.c_floor_path.as_ptr();
+                    (f.append_path)(path, self.c_read_key.as_ptr(), value.as_ptr()) == 0
+                }
                 Op::InsertNew => (f.insert)(dir, name, new_key.as_ptr(), value.as_ptr()) == 1,
             }
         };
@@ -268,6 +282,7 @@ fn main() -> ExitCode {
                 Op::EntriesVsRead,
                 Op::Delete,
                 Op::Append,
+                Op::AppendPath,
                 Op::InsertNew,
             ],
         ),
@@ -276,6 +291,7 @@ fn main() -> ExitCode {
     for (n, ops) in runs {
         let core_path = dir.join(format!("core-{n}"));
         let floor_path = dir.join(format!("floor-{n}"));
+        let c_floor_path = CString::new(floor_path.as_os_str().as_bytes()).expect("no NUL");
         let image = workload::image(n);
         workload::restore(&core_path, &image);
         workload::restore(&floor_path, &image);
@@ -288,6 +304,7 @@ fn main() -> ExitCode {
             floor_path,
             dir: OwnedFd::from(dir_fd.try_clone().expect("dup")),
             floor_name: c(&format!("floor-{n}")),
+            c_floor_path,
             read_key: workload::read_key(n),
             update_key: workload::update_key(n),
             c_read_key: c(&workload::read_key(n)),

@@ -24,6 +24,7 @@
  *   delete   lock, the scan, records after a removed one shifted up (only
  *            the chunks that move are written), ftruncate
  *   append   lock, one pwritev2(RWF_APPEND) of the encoded record
+ *            (floor_append_path: the same, opening the whole path)
  *   insert   lock, the scan (no match), pwrite of the record at the end
  *
  * gcc -O2 -shared -fPIC tests/bench/floor.c -o floor.so
@@ -263,6 +264,19 @@ int floor_append(int dir, const char *name, const char *key, const char *value) 
     encode(record, key, value);
     int fd = open_locked(dir, name, 1);
     if (fd < 0) return -1;
+    struct iovec iov = {.iov_base = record, .iov_len = RECORD_SIZE};
+    ssize_t n = pwritev2(fd, &iov, 1, -1, RWF_APPEND);
+    return finish(fd, n == RECORD_SIZE ? 0 : -1);
+}
+
+/* As floor_append, opening the pool by its whole path, as a plain C
+ * program does (open(2), a lookup of every component); 0 or -1. */
+int floor_append_path(const char *path, const char *key, const char *value) {
+    unsigned char record[RECORD_SIZE];
+    encode(record, key, value);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (lock_both(fd, 1) != 0) return finish(fd, -1);
     struct iovec iov = {.iov_base = record, .iov_len = RECORD_SIZE};
     ssize_t n = pwritev2(fd, &iov, 1, -1, RWF_APPEND);
     return finish(fd, n == RECORD_SIZE ? 0 : -1);
