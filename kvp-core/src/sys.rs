@@ -122,12 +122,29 @@ pub(crate) fn lstatat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Stat> {
 }
 
 /// `fstat` of an open descriptor.
+///
+/// On x86-64 this is the `fstat` system call itself: glibc's `fstat` is
+/// `newfstatat(fd, "", AT_EMPTY_PATH)`, which makes the kernel copy and
+/// look at an empty name first (about 0.2 µs of a 0.7 µs call here).
 pub(crate) fn fstat(fd: BorrowedFd<'_>) -> io::Result<Stat> {
     // SAFETY: `stat` is a plain C struct of integers; all-zero is valid.
     let mut raw: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `raw` is writable and outlives the call; the descriptor is
-    // borrowed for it.
-    check(unsafe { libc::fstat(fd.as_raw_fd(), &mut raw) })?;
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SYS_fstat takes a descriptor and a pointer to a `struct
+        // stat`, which is `libc::stat` on this architecture; `raw` is
+        // writable and outlives the call; the descriptor is borrowed for it.
+        let rc = unsafe { libc::syscall(libc::SYS_fstat, fd.as_raw_fd(), &mut raw) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        // SAFETY: `raw` is writable and outlives the call; the descriptor
+        // is borrowed for it.
+        check(unsafe { libc::fstat(fd.as_raw_fd(), &mut raw) })?;
+    }
     Ok(Stat::from_raw(&raw))
 }
 

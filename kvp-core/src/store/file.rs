@@ -236,22 +236,18 @@ impl FileStore {
                     (Err(error), stat)
                 }
             };
-            let same = is_expected(&stat, expected);
-            if same {
-                self.pin(&stat)?;
-                if write {
-                    refuse_unsafe(&stat).map_err(|reason| Error::UnsafePool {
-                        path: path.clone(),
-                        reason,
-                    })?;
-                }
-            }
-            match lock {
-                Err(error) => Err(error),
+            if !is_expected(&stat, expected) {
                 // Dropping the lock releases it; the name is looked at again.
-                Ok(_) if !same => Ok(Pass::Again),
-                Ok(lock) => Ok(Pass::Done((lock, stat))),
+                return Ok(Pass::Again);
             }
+            self.pin(&stat)?;
+            if write {
+                refuse_unsafe(&stat).map_err(|reason| Error::UnsafePool {
+                    path: path.clone(),
+                    reason,
+                })?;
+            }
+            Ok(Pass::Done((lock?, stat)))
         })?;
         Ok(locked.map(|(lock, stat)| Locked {
             lock,
@@ -307,6 +303,12 @@ enum Pass<T> {
 /// created here, with `O_EXCL`, so it is never someone else's), which
 /// checks that the same file was opened ([`is_expected`]). `None` when the
 /// file is missing and `access` is not `Write`.
+///
+/// In a private directory ([`Location::private`]) only root and the caller
+/// can put anything under the name, so the first pass opens without
+/// looking first (with `O_NOFOLLOW`, never creating) and hands `check`
+/// `None`: the checks on the opened file still decide, and a file that is
+/// missing or not regular sends the next pass through the look.
 fn open_checked<T>(
     location: &Location,
     path: &Path,
@@ -317,7 +319,26 @@ fn open_checked<T>(
     let dir = location.dir.as_fd();
     // Each pass sees the file exist or not; a file that changes kind or
     // identity between the check and the open is looked at again.
-    for _ in 0..4 {
+    for pass in 0..4 {
+        let mut flags = libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK;
+        flags |= match access {
+            Access::Read => libc::O_RDONLY,
+            Access::Write => libc::O_RDWR,
+            Access::Inspect => libc::O_PATH,
+        };
+        if pass == 0 && location.private && access != Access::Inspect {
+            match sys::openat(Some(dir), &location.name, flags, 0) {
+                Ok(fd) => match check(File::from(fd), None)? {
+                    Pass::Done(done) => return Ok(Some(done)),
+                    Pass::Again => continue,
+                },
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                    return Err(symlink_refused(path))
+                }
+                Err(e) => return Err(Error::io("open", path)(e)),
+            }
+        }
         let expected = match sys::lstatat(dir, &location.name) {
             Ok(stat) if stat.is_symlink() => return Err(symlink_refused(path)),
             Ok(stat) if !stat.is_file() => {
@@ -331,12 +352,6 @@ fn open_checked<T>(
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
             Err(e) => return Err(Error::io("inspect", path)(e)),
-        };
-        let mut flags = libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK;
-        flags |= match access {
-            Access::Read => libc::O_RDONLY,
-            Access::Write => libc::O_RDWR,
-            Access::Inspect => libc::O_PATH,
         };
         if expected.is_none() {
             flags |= libc::O_CREAT | libc::O_EXCL;
