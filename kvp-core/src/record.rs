@@ -72,9 +72,8 @@ pub fn split_slot(slot: &[u8]) -> (&[u8], &[u8]) {
 /// The meaningful bytes of a field: everything before its first NUL, or the
 /// whole field when it holds no NUL.
 pub fn field_text(field: &[u8]) -> &[u8] {
-    // CStr's search for the NUL goes a word at a time, several times
-    // faster than a byte loop on a mostly full field.
-    std::ffi::CStr::from_bytes_until_nul(field).map_or(field, std::ffi::CStr::to_bytes)
+    // memchr searches with SIMD: several times faster than a byte loop.
+    memchr::memchr(0, field).map_or(field, |end| &field[..end])
 }
 
 /// Whether a key field holds exactly `key`: the bytes match and are followed

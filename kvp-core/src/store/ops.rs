@@ -156,16 +156,48 @@ pub(crate) fn raw_entries(m: &dyn Medium) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> 
     Ok(entries)
 }
 
+/// Pairs and their sort order kept between calls of [`entries`] by each
+/// thread, so that a call allocates nothing large before its strings: a
+/// large allocation first makes malloc merge the small blocks the last
+/// result freed, and the strings then come from the slow path.
+#[derive(Default)]
+struct EntryScratch {
+    pairs: Vec<Option<(String, String)>>,
+    order: Vec<(u64, usize)>,
+}
+
+/// Pools up to this many records keep their [`EntryScratch`] (64 KiB here).
+const KEEP_SCRATCH_RECORDS: usize = 1024;
+
+thread_local! {
+    static ENTRY_SCRATCH: RefCell<EntryScratch> = RefCell::default();
+}
+
 /// Each distinct UTF-8 key with the value of its last record (invalid
 /// UTF-8 in a value replaced), in key order; keys that are not UTF-8 are
 /// left out. The same map as [`raw_entries`] converted, built with one
-/// allocation per key and per value and no other per-record work than a
-/// sort: every record's pair is kept with its position, the pairs are
-/// sorted in place by key (then position), the last of each key's run is
-/// kept, and the map is built from the sorted pairs in one pass.
+/// allocation per key and per value and little else per record: the pairs
+/// are kept in file order, their positions sorted by key (an 8-byte
+/// prefix first) then position, and the last of each key's run is moved
+/// into the map, which is built from them in one pass.
 pub(crate) fn entries(m: &dyn Medium) -> Result<BTreeMap<String, String>> {
-    let mut pairs = Vec::with_capacity(usize::try_from(record_count(m)?).unwrap_or(0));
-    for_each_record(m, |index, slot| {
+    ENTRY_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            let map = entries_with(m, &mut scratch);
+            if scratch.pairs.capacity() > KEEP_SCRATCH_RECORDS {
+                *scratch = EntryScratch::default();
+            }
+            map
+        }
+        Err(_) => entries_with(m, &mut EntryScratch::default()),
+    })
+}
+
+fn entries_with(m: &dyn Medium, scratch: &mut EntryScratch) -> Result<BTreeMap<String, String>> {
+    let EntryScratch { pairs, order } = scratch;
+    pairs.clear();
+    order.clear();
+    for_each_record(m, |_, slot| {
         let (key, value) = record::split_slot(slot);
         if let Ok(key) = std::str::from_utf8(record::field_text(key)) {
             let value = record::field_text(value);
@@ -175,21 +207,31 @@ pub(crate) fn entries(m: &dyn Medium) -> Result<BTreeMap<String, String>> {
                 Ok(text) => text.to_owned(),
                 Err(_) => String::from_utf8_lossy(value).into_owned(),
             };
-            pairs.push((sort_prefix(key), index, key.to_owned(), value));
+            order.push((sort_prefix(key), pairs.len()));
+            pairs.push(Some((key.to_owned(), value)));
         }
         ControlFlow::Continue(())
     })?;
-    // Unstable (no buffer to allocate): the position breaks the ties.
-    pairs.sort_unstable_by(|a, b| (a.0, &a.2, a.1).cmp(&(b.0, &b.2, b.1)));
-    // `a` is the later of two neighbours: its pair takes the kept place.
-    pairs.dedup_by(|a, b| {
-        let same = a.0 == b.0 && a.2 == b.2;
-        if same {
-            std::mem::swap(a, b);
-        }
-        same
+    fn key(pairs: &[Option<(String, String)>], i: usize) -> Option<&str> {
+        pairs[i].as_ref().map(|pair| pair.0.as_str())
+    }
+    // Unstable (nothing to allocate): the position breaks the ties.
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| key(pairs, a.1).cmp(&key(pairs, b.1)))
+            .then(a.1.cmp(&b.1))
     });
-    Ok(pairs.into_iter().map(|(_, _, k, v)| (k, v)).collect())
+    let mut sorted = Vec::with_capacity(order.len());
+    for (i, &(prefix, at)) in order.iter().enumerate() {
+        // The last of a run of equal keys is the one that counts.
+        let superseded = order.get(i + 1).is_some_and(|&(next_prefix, next)| {
+            next_prefix == prefix && key(pairs, next) == key(pairs, at)
+        });
+        if !superseded {
+            sorted.extend(pairs[at].take());
+        }
+    }
+    Ok(sorted.into_iter().collect())
 }
 
 /// A key's first eight bytes as a big-endian number, zero-padded: ordered
