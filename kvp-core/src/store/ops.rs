@@ -318,13 +318,13 @@ pub(crate) fn insert(m: &mut dyn MediumMut, key: &[u8], value: &[u8]) -> Result<
         _ => {
             // Fewer records than the cap cannot hold as many unique keys, so
             // the set is only built for pools at the edge.
-            if record_count(m)? >= MAX_UNIQUE_KEYS as u64 && holds_unique_keys(m, MAX_UNIQUE_KEYS)?
-            {
+            let size = m.size()?;
+            if size / SLOT >= MAX_UNIQUE_KEYS as u64 && holds_unique_keys(m, MAX_UNIQUE_KEYS)? {
                 return Err(Error::UniqueKeyLimit {
                     limit: MAX_UNIQUE_KEYS,
                 });
             }
-            write_at_end(m, &record::encode(key, value))?;
+            write_after(m, size, &record::encode(key, value))?;
         }
     }
     Ok(())
@@ -340,7 +340,17 @@ pub(crate) fn append_encoded(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> 
 /// should the write still fail, the file is cut back so that no torn record
 /// remains.
 fn write_at_end(m: &mut dyn MediumMut, slots: &[u8]) -> Result<()> {
-    let end = cut_partial_tail(m)? * SLOT;
+    let size = m.size()?;
+    write_after(m, size, slots)
+}
+
+/// As [`write_at_end`], with the pool's size just read: a partial tail
+/// beyond the last whole record is cut first.
+fn write_after(m: &mut dyn MediumMut, size: u64, slots: &[u8]) -> Result<()> {
+    let end = size - size % SLOT;
+    if end != size {
+        m.set_len(end)?;
+    }
     m.reserve_for_append(end, slots.len() as u64)?;
     m.append(slots, end).inspect_err(|_| {
         // The write's error is the one to report; a failing cut leaves a
