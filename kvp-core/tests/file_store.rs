@@ -198,6 +198,24 @@ fn where_others_may_write_the_directory_a_fifo_is_never_opened() {
 }
 
 #[test]
+fn a_directory_put_in_place_of_the_pool_is_refused_by_every_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open_pool(Pool::Guest, dir.path()).unwrap();
+    std::fs::create_dir(dir.path().join(".kvp_pool_1")).unwrap();
+    for result in [
+        store.read("k").map(drop),
+        store.insert("k", "v"),
+        store.append("k", "v"),
+        store.delete("k").map(drop),
+    ] {
+        assert!(
+            matches!(result, Err(Error::NotARegularFile { .. })),
+            "{result:?}"
+        );
+    }
+}
+
+#[test]
 fn a_symlinked_pool_file_is_refused_unless_the_path_was_explicit() {
     let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();

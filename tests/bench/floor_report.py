@@ -18,7 +18,7 @@ import statistics
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from report import replace_section, show_time
+from report import publish, show_time
 
 BEGIN, END = "<!-- bench-floor:begin -->", "<!-- bench-floor:end -->"
 # (name, size, what the floor is, target ratio or None), in table order.
@@ -106,10 +106,7 @@ def main(argv: List[str]) -> int:
             syscalls,
         ]
     )
-    print(text)
-    if doc is not None and not replace_section(doc, BEGIN, END, text):
-        return 1
-    return 3 if missing else 1 if failures else 0
+    return publish(text, doc, (BEGIN, END), failures, missing)
 
 
 if __name__ == "__main__":
