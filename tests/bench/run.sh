@@ -88,7 +88,7 @@ if [ "$floor" -eq 1 ]; then
         profile=debug blocks=4 calls=2 rounds=1
         cargo build --quiet -p kvp-core --example bench_floor --example bench_op
     else
-        profile=release blocks=200 calls=10 rounds=5
+        profile=release blocks=1000 calls=2 rounds=5
         cargo build --quiet --release -p kvp-core --example bench_floor --example bench_op
     fi
     gcc -O2 -std=c11 -Wall -Wextra -Werror -shared -fPIC tests/bench/floor.c -o "$work/floor.so"
