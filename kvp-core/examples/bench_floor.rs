@@ -11,10 +11,11 @@
 //! comparisons whose name it equals) prints one line per comparison: `NAME SIZE CORE_NS FLOOR_NS RATIO Q1 Q3`, the two times
 //! being the medians of the blocks' means.
 //!
-//! The pools, keys and setup are those of benches/support/workload.rs;
-//! each side has its own copy of the pool, in the same directory. The
-//! setup before a call (restoring or cutting the pool) is outside the
-//! timing. `entries-vs-read` pairs kvp-core's `entries` with the floor of
+//! The pools, keys and setup are those of benches/support/workload.rs.
+//! Both sides work on the same pool file, so that they read the same pages
+//! of the page cache (two copies of a pool, written alike, gave runs in
+//! which every scan was 10% dearer on one side). The setup before a call
+//! (restoring or cutting the pool) is outside the timing. `entries-vs-read` pairs kvp-core's `entries` with the floor of
 //! a `read`, the bound issue 15 sets for entries (2x);
 //! `append-vs-path-open` pairs an append with the floor that opens the
 //! pool by its whole path, as a plain C program does, where the other
@@ -127,8 +128,8 @@ struct Bench<'f> {
     n: usize,
     image: Vec<u8>,
     store: FileStore,
-    core_path: PathBuf,
-    floor_path: PathBuf,
+    /// The pool both sides work on.
+    path: PathBuf,
     dir: OwnedFd,
     floor_name: CString,
     c_floor_path: CString,
@@ -199,14 +200,9 @@ impl Bench<'_> {
 
     /// Nanoseconds per call over `calls` calls of one side.
     fn block(&self, op: Op, core: bool, calls: u32) -> f64 {
-        let path = if core {
-            &self.core_path
-        } else {
-            &self.floor_path
-        };
         let mut spent = Duration::ZERO;
         for _ in 0..calls {
-            self.setup(op, path);
+            self.setup(op, &self.path);
             let start = Instant::now();
             if core {
                 self.core(op);
@@ -220,8 +216,7 @@ impl Bench<'_> {
 
     /// The paired blocks of one comparison: (core, floor, ratio, q1, q3).
     fn compare(&self, op: Op, blocks: u32, calls: u32) -> [f64; 5] {
-        workload::restore(&self.core_path, &self.image);
-        workload::restore(&self.floor_path, &self.image);
+        workload::restore(&self.path, &self.image);
         workload::settle();
         for core in [true, false] {
             self.block(op, core, calls.max(10));
@@ -289,21 +284,18 @@ fn main() -> ExitCode {
         (100, &[Op::InsertNew]),
     ];
     for (n, ops) in runs {
-        let core_path = dir.join(format!("core-{n}"));
-        let floor_path = dir.join(format!("floor-{n}"));
-        let c_floor_path = CString::new(floor_path.as_os_str().as_bytes()).expect("no NUL");
+        let path = dir.join(format!("pool-{n}"));
+        let c_floor_path = CString::new(path.as_os_str().as_bytes()).expect("no NUL");
         let image = workload::image(n);
-        workload::restore(&core_path, &image);
-        workload::restore(&floor_path, &image);
+        workload::restore(&path, &image);
         let bench = Bench {
             floor: &floor,
             n,
             image,
-            store: FileStore::open(&core_path).expect("open"),
-            core_path,
-            floor_path,
+            store: FileStore::open(&path).expect("open"),
+            path,
             dir: OwnedFd::from(dir_fd.try_clone().expect("dup")),
-            floor_name: c(&format!("floor-{n}")),
+            floor_name: c(&format!("pool-{n}")),
             c_floor_path,
             read_key: workload::read_key(n),
             update_key: workload::update_key(n),
