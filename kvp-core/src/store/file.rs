@@ -27,8 +27,9 @@ use crate::sys::{self, Stat};
 /// it), so that swapping a directory for a symlink cannot redirect it.
 /// Every operation opens its own descriptor of the pool file in that
 /// directory (`O_NOFOLLOW|O_NOCTTY|O_NONBLOCK|O_CLOEXEC`, after checking
-/// that the name holds a regular file), takes `flock` and an OFD lock on
-/// it, does a few `pread`/`pwrite` calls and closes it. The threads of one
+/// that the name holds a regular file unless the directory is private to
+/// root and the caller), takes `flock` and an OFD lock on it, checks the
+/// locked file, does a few `pread`/`pwrite` calls and closes it. The threads of one
 /// process that share a store take their turns in arrival order. The store
 /// is `Send + Sync`, and safe to share between threads and across `fork`.
 ///
@@ -221,7 +222,7 @@ impl FileStore {
         let access = if write { Access::Write } else { Access::Read };
         let create_mode = self.inner.options.create_mode;
         let path = &self.inner.path;
-        // The checks on the opened file run on one fstat taken once the
+        // The checks on the opened file run on one statx taken once the
         // locks are held, which also gives the size the operation starts
         // from. Nothing is read or written before they pass, and when the
         // lock cannot be had, what they refuse is reported first.

@@ -144,25 +144,31 @@ pub(crate) fn unique_keys(m: &dyn Medium) -> Result<usize> {
 
 /// Each distinct raw key with the value of its last record.
 pub(crate) fn raw_entries(m: &dyn Medium) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> {
-    let mut entries = BTreeMap::new();
-    for_each_record(m, |_, slot| {
-        let (key, value) = record::split_slot(slot);
-        entries.insert(
-            record::field_text(key).to_vec(),
-            record::field_text(value).to_vec(),
-        );
-        ControlFlow::Continue(())
-    })?;
-    Ok(entries)
+    Ok(last_of_each_key(m)?.into_iter().collect())
 }
 
-/// Pairs and their sort order kept between calls of [`entries`] by each
-/// thread, so that a call allocates nothing large before its strings: a
-/// large allocation first makes malloc merge the small blocks the last
-/// result freed, and the strings then come from the slow path.
+/// Each distinct UTF-8 key with the value of its last record (invalid
+/// UTF-8 in a value replaced), in key order; keys that are not UTF-8 are
+/// left out: [`raw_entries`] converted, without copying the bytes again.
+pub(crate) fn entries(m: &dyn Medium) -> Result<BTreeMap<String, String>> {
+    Ok(last_of_each_key(m)?
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let key = String::from_utf8(key).ok()?;
+            let value = String::from_utf8(value)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            Some((key, value))
+        })
+        .collect())
+}
+
+/// Pairs and their sort order kept between calls of [`last_of_each_key`]
+/// by each thread, so that a call allocates nothing large before its
+/// strings: a large allocation first makes malloc merge the small blocks
+/// the last result freed, and the strings then come from its slow path.
 #[derive(Default)]
 struct EntryScratch {
-    pairs: Vec<Option<(String, String)>>,
+    pairs: Vec<Option<(Vec<u8>, Vec<u8>)>>,
     order: Vec<(u64, usize)>,
 }
 
@@ -173,47 +179,41 @@ thread_local! {
     static ENTRY_SCRATCH: RefCell<EntryScratch> = RefCell::default();
 }
 
-/// Each distinct UTF-8 key with the value of its last record (invalid
-/// UTF-8 in a value replaced), in key order; keys that are not UTF-8 are
-/// left out. The same map as [`raw_entries`] converted, built with one
-/// allocation per key and per value and little else per record: the pairs
-/// are kept in file order, their positions sorted by key (an 8-byte
-/// prefix first) then position, and the last of each key's run is moved
-/// into the map, which is built from them in one pass.
-pub(crate) fn entries(m: &dyn Medium) -> Result<BTreeMap<String, String>> {
+/// Each distinct raw key with the value of its last record, in byte order,
+/// with one allocation per key and per value and little else per record:
+/// the pairs are kept in file order, their positions sorted by key (an
+/// 8-byte prefix first) then position, and the last of each key's run is
+/// kept. (A map filled record by record costs a search per record and
+/// twice as much in all.)
+fn last_of_each_key(m: &dyn Medium) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     ENTRY_SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut scratch) => {
-            let map = entries_with(m, &mut scratch);
+            let sorted = last_of_each_key_with(m, &mut scratch);
             if scratch.pairs.capacity() > KEEP_SCRATCH_RECORDS {
                 *scratch = EntryScratch::default();
             }
-            map
+            sorted
         }
-        Err(_) => entries_with(m, &mut EntryScratch::default()),
+        Err(_) => last_of_each_key_with(m, &mut EntryScratch::default()),
     })
 }
 
-fn entries_with(m: &dyn Medium, scratch: &mut EntryScratch) -> Result<BTreeMap<String, String>> {
+fn last_of_each_key_with(
+    m: &dyn Medium,
+    scratch: &mut EntryScratch,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let EntryScratch { pairs, order } = scratch;
     pairs.clear();
     order.clear();
     for_each_record(m, |_, slot| {
         let (key, value) = record::split_slot(slot);
-        if let Ok(key) = std::str::from_utf8(record::field_text(key)) {
-            let value = record::field_text(value);
-            // The strict check is much faster than the lossy one's walk,
-            // which is then only needed for a value that is not UTF-8.
-            let value = match std::str::from_utf8(value) {
-                Ok(text) => text.to_owned(),
-                Err(_) => String::from_utf8_lossy(value).into_owned(),
-            };
-            order.push((sort_prefix(key), pairs.len()));
-            pairs.push(Some((key.to_owned(), value)));
-        }
+        let (key, value) = (record::field_text(key), record::field_text(value));
+        order.push((sort_prefix(key), pairs.len()));
+        pairs.push(Some((key.to_vec(), value.to_vec())));
         ControlFlow::Continue(())
     })?;
-    fn key(pairs: &[Option<(String, String)>], i: usize) -> Option<&str> {
-        pairs[i].as_ref().map(|pair| pair.0.as_str())
+    fn key(pairs: &[Option<(Vec<u8>, Vec<u8>)>], i: usize) -> Option<&[u8]> {
+        pairs[i].as_ref().map(|pair| pair.0.as_slice())
     }
     // Unstable (nothing to allocate): the position breaks the ties.
     order.sort_unstable_by(|a, b| {
@@ -231,16 +231,16 @@ fn entries_with(m: &dyn Medium, scratch: &mut EntryScratch) -> Result<BTreeMap<S
             sorted.extend(pairs[at].take());
         }
     }
-    Ok(sorted.into_iter().collect())
+    Ok(sorted)
 }
 
 /// A key's first eight bytes as a big-endian number, zero-padded: ordered
 /// as the keys are (a key holds no NUL, so the padding sorts first), and
 /// compared in one instruction; equal prefixes fall back to the keys.
-fn sort_prefix(key: &str) -> u64 {
+fn sort_prefix(key: &[u8]) -> u64 {
     let mut prefix = [0u8; 8];
     let n = key.len().min(8);
-    prefix[..n].copy_from_slice(&key.as_bytes()[..n]);
+    prefix[..n].copy_from_slice(&key[..n]);
     u64::from_be_bytes(prefix)
 }
 

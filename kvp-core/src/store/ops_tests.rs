@@ -229,12 +229,24 @@ fn empty_keys_do_not_count_toward_the_unique_key_cap() {
     assert!(matches!(err, Error::UniqueKeyLimit { .. }), "{err}");
 }
 
-/// `entries` against its definition: `raw_entries` (a map of the raw
-/// bytes, later records winning) with the keys that are not UTF-8 left out
-/// and the values decoded lossily.
+/// The definition of `raw_entries`, record by record: a map of the raw
+/// bytes in which later records win.
+fn raw_entries_as_defined(pool: &Counting) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut map = BTreeMap::new();
+    for slot in pool.bytes.chunks_exact(RECORD_SIZE) {
+        let (key, value) = record::split_slot(slot);
+        map.insert(
+            record::field_text(key).to_vec(),
+            record::field_text(value).to_vec(),
+        );
+    }
+    map
+}
+
+/// The definition of `entries`: that map with the keys that are not UTF-8
+/// left out and the values decoded lossily.
 fn entries_as_defined(pool: &Counting) -> BTreeMap<String, String> {
-    raw_entries(pool)
-        .unwrap()
+    raw_entries_as_defined(pool)
         .into_iter()
         .filter_map(|(key, value)| {
             Some((
@@ -246,7 +258,7 @@ fn entries_as_defined(pool: &Counting) -> BTreeMap<String, String> {
 }
 
 #[test]
-fn entries_keep_the_last_value_of_each_key_as_raw_entries_define() {
+fn entries_keep_the_last_value_of_each_key_as_defined() {
     let long = "a-key-longer-than-eight-bytes";
     let records: Vec<(&[u8], &[u8])> = vec![
         (b"b", b"first b"),
@@ -276,6 +288,7 @@ fn entries_keep_the_last_value_of_each_key_as_raw_entries_define() {
         ));
     }
     let pool = Counting { bytes, written: 0 };
+    assert_eq!(raw_entries(&pool).unwrap(), raw_entries_as_defined(&pool));
     let entries = entries(&pool).unwrap();
     assert_eq!(entries, entries_as_defined(&pool));
     assert_eq!(entries["b"], "third b: the key ends at its NUL");
