@@ -59,19 +59,19 @@ enum Stopped {
 /// every path including errors and panics.
 pub(crate) struct PoolLock {
     file: File,
-    ofd_held: bool,
 }
 
 impl PoolLock {
     /// Takes flock, then the OFD lock. `wait` bounds the whole wait; on
     /// expiry nothing is held and [`Error::LockTimeout`] names what held
-    /// the lock, as far as it can tell.
+    /// the lock, as far as it can tell. A failure hands the file back, so
+    /// that the caller can still say what else was wrong with it.
     pub(crate) fn acquire(
         file: File,
         path: &Path,
         kind: LockKind,
         wait: Wait<'_>,
-    ) -> Result<PoolLock> {
+    ) -> std::result::Result<PoolLock, (Error, File)> {
         let (flock_op, ofd_type) = match kind {
             LockKind::Shared => (libc::LOCK_SH, libc::F_RDLCK),
             LockKind::Exclusive => (libc::LOCK_EX, libc::F_WRLCK),
@@ -82,34 +82,30 @@ impl PoolLock {
                 path: path.to_path_buf(),
             },
         };
-        match wait_for(wait, |blocking| flock(&file, flock_op, blocking))
-            .map_err(Error::io("lock (flock)", path))?
-        {
-            Ok(()) => {}
-            Err(stop) => return Err(stopped(stop, LockHolder::Flock)),
+        match wait_for(wait, |blocking| flock(&file, flock_op, blocking)) {
+            Ok(Ok(())) => {}
+            Ok(Err(stop)) => return Err((stopped(stop, LockHolder::Flock), file)),
+            Err(e) => return Err((Error::io("lock (flock)", path)(e), file)),
         }
-        // From here on, dropping `lock` releases the flock we hold.
-        let mut lock = PoolLock {
-            file,
-            ofd_held: false,
-        };
-        match wait_for(wait, |blocking| ofd_lock(&lock.file, ofd_type, blocking))
-            .map_err(Error::io("lock (fcntl F_OFD_SETLKW)", path))?
-        {
-            Ok(()) => {}
-            Err(stop) => {
-                let holder = fcntl_holder(&lock.file, ofd_type).ok().flatten().map_or(
-                    LockHolder::Unknown,
-                    |h| match h.pid {
-                        Some(pid) => LockHolder::Posix { pid },
-                        None => LockHolder::Ofd,
-                    },
-                );
-                return Err(stopped(stop, holder));
+        let error = match wait_for(wait, |blocking| ofd_lock(&file, ofd_type, blocking)) {
+            Ok(Ok(())) => return Ok(PoolLock { file }),
+            Ok(Err(stop)) => {
+                let holder =
+                    fcntl_holder(&file, ofd_type)
+                        .ok()
+                        .flatten()
+                        .map_or(LockHolder::Unknown, |h| match h.pid {
+                            Some(pid) => LockHolder::Posix { pid },
+                            None => LockHolder::Ofd,
+                        });
+                stopped(stop, holder)
             }
-        }
-        lock.ofd_held = true;
-        Ok(lock)
+            Err(e) => Error::io("lock (fcntl F_OFD_SETLKW)", path)(e),
+        };
+        // Errors cannot be reported here; closing the descriptor releases
+        // the flock in any case.
+        let _ = flock(&file, libc::LOCK_UN, false);
+        Err((error, file))
     }
 
     /// The locked descriptor.
@@ -122,9 +118,7 @@ impl Drop for PoolLock {
     fn drop(&mut self) {
         // Errors cannot be reported from drop; closing the descriptor, which
         // follows, releases both locks in any case.
-        if self.ofd_held {
-            let _ = ofd_lock(&self.file, libc::F_UNLCK, false);
-        }
+        let _ = ofd_lock(&self.file, libc::F_UNLCK, false);
         let _ = flock(&self.file, libc::LOCK_UN, false);
     }
 }

@@ -72,10 +72,8 @@ pub fn split_slot(slot: &[u8]) -> (&[u8], &[u8]) {
 /// The meaningful bytes of a field: everything before its first NUL, or the
 /// whole field when it holds no NUL.
 pub fn field_text(field: &[u8]) -> &[u8] {
-    match field.iter().position(|&b| b == 0) {
-        Some(end) => &field[..end],
-        None => field,
-    }
+    // memchr searches with SIMD: several times faster than a byte loop.
+    memchr::memchr(0, field).map_or(field, |end| &field[..end])
 }
 
 /// Whether a key field holds exactly `key`: the bytes match and are followed

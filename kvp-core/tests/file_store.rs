@@ -1,7 +1,7 @@
 //! What only the file store does: creation, permissions, in-place writes,
 //! and refusing paths that are not pool files.
 
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use kvp_core::{Error, FileStore, KvpStore, Options, Pool, KEY_SIZE, RECORD_SIZE};
@@ -131,6 +131,88 @@ fn a_fifo_is_refused_without_hanging() {
         store.insert("k", "v"),
         Err(Error::NotARegularFile { .. })
     ));
+}
+
+/// Whether the store opens a FIFO put in place of its pool: a writer's
+/// open of a FIFO blocks until someone opens it for reading, so a writer
+/// that gets through saw the store open it. Returns the store's error and
+/// whether the writer got through.
+fn fifo_swapped_in(dir_mode: u32) -> (Error, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(dir_mode)).unwrap();
+    let path = dir.path().join("pool");
+    let store = FileStore::open(&path).unwrap();
+    store.insert("k", "v").unwrap();
+    std::fs::remove_file(&path).unwrap();
+    mkfifo(&path);
+    let (opened, writer_through) = std::sync::mpsc::channel();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let writer_path = path.clone();
+    let writer = std::thread::spawn(move || {
+        // SAFETY: gettid has no arguments and cannot fail.
+        tid_tx.send(unsafe { libc::gettid() }).unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&writer_path);
+        let _ = opened.send(file.is_ok());
+    });
+    // Wait until the writer sleeps in its open.
+    let stat = format!("/proc/self/task/{}/stat", tid_rx.recv().unwrap());
+    let sleeping = || {
+        std::fs::read_to_string(&stat).is_ok_and(|s| {
+            s.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('S'))
+        })
+    };
+    for _ in 0..500 {
+        if sleeping() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(sleeping(), "the writer never blocked in its open");
+    let err = store.read("k").unwrap_err();
+    let through = writer_through
+        .recv_timeout(std::time::Duration::from_millis(300))
+        .is_ok();
+    // Release the writer if it still waits, and wait for it.
+    let _reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&path)
+        .unwrap();
+    writer.join().unwrap();
+    (err, through)
+}
+
+#[test]
+fn where_others_may_write_the_directory_a_fifo_is_never_opened() {
+    // Group-writable: someone else may have put the FIFO there, so the
+    // name is looked at before any open.
+    let (err, through) = fifo_swapped_in(0o770);
+    assert!(matches!(err, Error::NotARegularFile { .. }), "{err}");
+    assert!(!through, "the store opened the FIFO");
+    // In a directory only we can write, the first open does not look first
+    // (only we could have put a FIFO there); the checks on the opened
+    // file refuse it all the same.
+    let (err, _) = fifo_swapped_in(0o700);
+    assert!(matches!(err, Error::NotARegularFile { .. }), "{err}");
+}
+
+#[test]
+fn a_directory_put_in_place_of_the_pool_is_refused_by_every_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open_pool(Pool::Guest, dir.path()).unwrap();
+    std::fs::create_dir(dir.path().join(".kvp_pool_1")).unwrap();
+    for result in [
+        store.read("k").map(drop),
+        store.insert("k", "v"),
+        store.append("k", "v"),
+        store.delete("k").map(drop),
+    ] {
+        assert!(
+            matches!(result, Err(Error::NotARegularFile { .. })),
+            "{result:?}"
+        );
+    }
 }
 
 #[test]

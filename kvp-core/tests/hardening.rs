@@ -95,21 +95,16 @@ fn raw_keys_that_decode_alike_never_merge() {
     );
 }
 
-#[test]
-fn writes_refuse_a_hardlinked_pool_and_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let other = dir.path().join("other-file");
-    std::fs::write(&other, vec![b'x'; 4100]).unwrap();
+/// `other-file` holding `bytes`, hard-linked as pool 1 in `dir`.
+fn hardlinked_pool(dir: &Path, bytes: &[u8]) -> std::path::PathBuf {
+    let other = dir.join("other-file");
+    std::fs::write(&other, bytes).unwrap();
     std::fs::set_permissions(&other, PermissionsExt::from_mode(0o600)).unwrap();
-    let pool = dir.path().join(".kvp_pool_1");
-    std::fs::hard_link(&other, &pool).unwrap();
-    let store = FileStore::open_pool(Pool::Guest, dir.path()).unwrap();
+    std::fs::hard_link(&other, dir.join(".kvp_pool_1")).unwrap();
+    other
+}
 
-    assert!(matches!(
-        store.delete("no-such-key"),
-        Err(Error::UnsafePool { .. })
-    ));
-    let err = store.insert("k", "v").unwrap_err();
+fn assert_refused_as_hardlinked(err: Error) {
     assert!(
         matches!(
             err,
@@ -120,6 +115,19 @@ fn writes_refuse_a_hardlinked_pool_and_change_nothing() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn writes_refuse_a_hardlinked_pool_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = hardlinked_pool(dir.path(), &[b'x'; 4100]);
+    let store = FileStore::open_pool(Pool::Guest, dir.path()).unwrap();
+
+    assert!(matches!(
+        store.delete("no-such-key"),
+        Err(Error::UnsafePool { .. })
+    ));
+    assert_refused_as_hardlinked(store.insert("k", "v").unwrap_err());
     assert!(check::repair(&store).is_err());
     assert_eq!(
         std::fs::read(&other).unwrap(),
@@ -130,6 +138,27 @@ fn writes_refuse_a_hardlinked_pool_and_change_nothing() {
     assert!(report.findings.contains(&Finding::UnsafeFile {
         reason: UnsafeReason::HardLinked { links: 2 }
     }));
+}
+
+#[test]
+fn an_unsafe_pool_is_refused_as_unsafe_even_while_someone_holds_its_lock() {
+    // The checks run on the fstat taken once the locks are held; when the
+    // lock cannot be had, what they refuse is still the error reported.
+    let dir = tempfile::tempdir().unwrap();
+    let other = hardlinked_pool(dir.path(), &kvp_core::record::encode(b"k", b"v"));
+    let holder = std::fs::File::open(&other).unwrap();
+    // SAFETY: flock on a descriptor this test owns.
+    let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&holder), libc::LOCK_EX) };
+    assert_eq!(rc, 0);
+    let store = Options::new()
+        .lock_timeout(Some(Duration::from_millis(50)))
+        .open_pool(Pool::Guest, Some(dir.path()))
+        .unwrap();
+    assert_refused_as_hardlinked(store.append("k2", "v2").unwrap_err());
+    // Reads take no safety check: they wait for the lock, as before.
+    assert!(matches!(store.read("k"), Err(Error::LockTimeout { .. })));
+    drop(holder);
+    assert_eq!(store.read("k").unwrap().as_deref(), Some("v"));
 }
 
 #[test]

@@ -28,6 +28,10 @@ fn main() {
                 read_only_fs,
             ),
             ("a_full_disk_never_leaves_a_torn_record", full_disk),
+            (
+                "a_disk_filled_after_a_free_space_check_still_refuses_appends",
+                filled_after_check,
+            ),
         ],
         child,
     );
@@ -134,6 +138,39 @@ fn child(role: &str, path: &Path, _extra: &[String]) {
             store.insert("key-0", "small").expect("update in place");
             assert_eq!(store.delete("key-1").expect("delete"), 1);
             store.append("after-delete", "fits again").expect("append");
+        }
+        "filled-after-check" => {
+            // Far more free than the append headroom (16 MiB): the first
+            // append finds plenty of space and the store keeps that verdict.
+            private_tmpfs(path, "size=24m");
+            let pool = path.join("pool");
+            let store = FileStore::open(&pool).expect("open");
+            store.append("before", "the disk filled").expect("append");
+            // Someone else fills the filesystem at once, within the verdict's
+            // lifetime.
+            let filler = path.join("filler");
+            let mut file = std::fs::File::create(&filler).expect("create");
+            let block = vec![0u8; 64 << 10];
+            while std::io::Write::write_all(&mut file, &block).is_ok() {}
+            drop(file);
+            let err = store.append("after", "no room").expect_err("full");
+            assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
+            let size = std::fs::metadata(&pool).expect("stat").len();
+            assert_eq!(size, RECORD_SIZE as u64, "no torn record, nothing added");
+            assert_eq!(store.len().expect("len"), 1);
+            // Room for a few records again, but far less than the headroom:
+            // appends check and reserve again, and succeed.
+            let len = std::fs::metadata(&filler).expect("stat").len();
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&filler)
+                .expect("open");
+            f.set_len(len - (256 << 10)).expect("shrink the filler");
+            drop(f);
+            store
+                .append("after", "room again")
+                .expect("append with room");
+            assert_eq!(store.len().expect("len"), 2);
         }
         other => panic!("unknown role {other}"),
     }
@@ -287,5 +324,14 @@ fn full_disk() -> Result<(), String> {
     need_root("mount a small tmpfs")?;
     let dir = tempfile::tempdir().expect("tempdir");
     run_role("full-disk", dir.path(), &[]);
+    Ok(())
+}
+
+/// The store reuses a "far from full" verdict for its next appends; a
+/// filesystem filled in the meantime still fails them cleanly.
+fn filled_after_check() -> Result<(), String> {
+    need_root("mount a small tmpfs")?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    run_role("filled-after-check", dir.path(), &[]);
     Ok(())
 }

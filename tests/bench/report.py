@@ -262,6 +262,16 @@ def replace_section(doc: str, begin_mark: str, end_mark: str, text: str) -> bool
     return True
 
 
+def publish(text: str, doc: Optional[str], marks: Tuple[str, str], failures: int, missing: int) -> int:
+    """Prints `text`, writes it between `marks` in `doc` when one is given,
+    and returns the exit status: 3 when a result is missing, 1 when a row
+    fails (or the doc cannot be written), else 0."""
+    print(text)
+    if doc is not None and not replace_section(doc, marks[0], marks[1], text):
+        return 1
+    return 3 if missing else 1 if failures else 0
+
+
 def reporting(args: List[str], doc: Optional[str]) -> int:
     if len(args) != 3:
         print(__doc__, file=sys.stderr)
@@ -290,11 +300,7 @@ def reporting(args: List[str], doc: Optional[str]) -> int:
         "",
         f"{judged - failures} rows pass, {failures} fail.",
     ]
-    text = "\n".join(section)
-    print(text)
-    if doc is not None and not replace_section(doc, REPORTING_BEGIN, REPORTING_END, text):
-        return 1
-    return 3 if missing else 1 if failures else 0
+    return publish("\n".join(section), doc, (REPORTING_BEGIN, REPORTING_END), failures, missing)
 
 
 def main(argv: List[str]) -> int:
@@ -347,11 +353,7 @@ def main(argv: List[str]) -> int:
         "",
         syscalls,
     ]
-    text = "\n".join(section)
-    print(text)
-    if doc is not None and not replace_section(doc, BEGIN, END, text):
-        return 1
-    return 3 if missing else 1 if failures else 0
+    return publish("\n".join(section), doc, (BEGIN, END), failures, missing)
 
 
 if __name__ == "__main__":

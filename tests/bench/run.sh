@@ -5,7 +5,7 @@
 # (hyperv_kvp) and its ratio, and each row's target with PASS/FAIL; then
 # the syscalls and bytes of one call of each operation (strace).
 #
-#   tests/bench/run.sh [--write-doc] [--quick] [--reporting]
+#   tests/bench/run.sh [--write-doc] [--quick] [--reporting | --floor]
 #
 # --write-doc  also rewrites the generated section of docs/benchmarks.md
 # --quick      short measurements (a check that it all runs; not for the doc)
@@ -14,6 +14,12 @@
 #              decoding 1023 event records)
 #              and kvp-tracing's benches/layer.rs when that crate is in the
 #              tree, three rounds, into the doc's reporting section
+# --floor      instead, issue 15's figures: every kvp-core operation as a
+#              ratio to its C floor (tests/bench/floor.c), in paired blocks
+#              in one process (kvp-core/examples/bench_floor.rs), five
+#              rounds, with kvp-core's syscalls per call, into the doc's
+#              floor section. With --quick it runs the debug build for a
+#              few blocks: a check that it runs, which CI makes.
 #
 # KVP_BENCH_PYTHON=/path/to/python uses an interpreter that already has
 # hyperv_kvp installed instead of building the wheel into a fresh venv.
@@ -27,12 +33,14 @@ root=$PWD
 write_doc=0
 quick=0
 reporting=0
+floor=0
 for arg in "$@"; do
     case $arg in
     --write-doc) write_doc=1 ;;
     --quick) quick=1 ;;
     --reporting) reporting=1 ;;
-    *) echo "usage: tests/bench/run.sh [--write-doc] [--quick] [--reporting]" >&2; exit 2 ;;
+    --floor) floor=1 ;;
+    *) echo "usage: tests/bench/run.sh [--write-doc] [--quick] [--reporting | --floor]" >&2; exit 2 ;;
     esac
 done
 if [ "$write_doc" -eq 1 ] && [ "$quick" -eq 1 ]; then
@@ -72,6 +80,39 @@ machine() {
 load_before=$(load)
 if awk -v l="${load_before%% *}" 'BEGIN { exit !(l > 1.0) }'; then
     echo "bench: load average is $load_before: expect noisy numbers" >&2
+fi
+
+if [ "$floor" -eq 1 ]; then
+    # Issue 15's figures: kvp-core against its C floors, in one process.
+    if [ "$quick" -eq 1 ]; then
+        profile=debug blocks=4 calls=2 rounds=1
+        cargo build --quiet -p kvp-core --example bench_floor --example bench_op
+    else
+        profile=release blocks=1000 calls=2 rounds=5
+        cargo build --quiet --release -p kvp-core --example bench_floor --example bench_op
+    fi
+    gcc -O2 -std=c11 -Wall -Wextra -Werror -shared -fPIC tests/bench/floor.c -o "$work/floor.so"
+    mkdir "$work/pools"
+    for round in $(seq "$rounds"); do
+        echo "bench: round $round of $rounds: kvp-core against the C floors" >&2
+        sync
+        "$target/$profile/examples/bench_floor" "$work/floor.so" "$work/pools" "$blocks" "$calls" >>"$work/floor.txt"
+    done
+    load_after=$(load)
+    echo "bench: strace, one call of each operation" >&2
+    mkdir "$work/strace"
+    python3 tests/bench/syscalls.py "$target/$profile/examples/bench_op" "$work/strace" 1023 --core-only >"$work/syscalls.md"
+    machine "$(gcc --version | head -1)" >"$work/machine.txt"
+    doc_args=()
+    [ "$write_doc" -eq 0 ] || doc_args=(--doc docs/benchmarks.md)
+    status=0
+    python3 tests/bench/floor_report.py "$work/floor.txt" "$work/machine.txt" "$work/syscalls.md" \
+        "${doc_args[@]}" || status=$?
+    if [ "$quick" -eq 1 ] && [ "$status" -eq 1 ]; then
+        echo "bench: quick run: every result is there; its verdicts mean nothing" >&2
+        status=0
+    fi
+    exit "$status"
 fi
 
 if [ "$reporting" -eq 1 ]; then

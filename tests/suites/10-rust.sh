@@ -11,3 +11,5 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 cargo bench -p kvp-core --bench ops -- --test
 cargo bench -p kvp-report --bench events -- --test
 cargo bench -p kvp-tracing --bench layer -- --test
+# kvp-core against the C floors: a few blocks of the debug build (needs gcc).
+tests/bench/run.sh --floor --quick >/dev/null

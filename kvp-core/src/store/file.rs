@@ -1,5 +1,6 @@
 //! The store on a real pool file.
 
+use std::cell::Cell;
 use std::fmt;
 use std::fs::File;
 use std::io;
@@ -16,6 +17,7 @@ use crate::store::location::{self, LastComponent, Location};
 use crate::store::medium::{Backend, Medium, MediumMut, Missing, Token};
 use crate::store::options::Options;
 use crate::store::queue::{FairQueue, Refused, Turn};
+use crate::store::space::{self, SpaceVerdict};
 use crate::sys::{self, Stat};
 
 /// A pool file, opened by path or by pool number.
@@ -25,8 +27,9 @@ use crate::sys::{self, Stat};
 /// it), so that swapping a directory for a symlink cannot redirect it.
 /// Every operation opens its own descriptor of the pool file in that
 /// directory (`O_NOFOLLOW|O_NOCTTY|O_NONBLOCK|O_CLOEXEC`, after checking
-/// that the name holds a regular file), takes `flock` and an OFD lock on
-/// it, does a few `pread`/`pwrite` calls and closes it. The threads of one
+/// that the name holds a regular file unless the directory is private to
+/// root and the caller), takes `flock` and an OFD lock on it, checks the
+/// locked file, does a few `pread`/`pwrite` calls and closes it. The threads of one
 /// process that share a store take their turns in arrival order. The store
 /// is `Send + Sync`, and safe to share between threads and across `fork`.
 ///
@@ -56,6 +59,8 @@ struct Inner {
     location: Mutex<Option<Arc<Location>>>,
     /// For a store opened by path: the (device, inode) it found there.
     identity: Mutex<Option<(u64, u64)>>,
+    /// The last free-space check's verdict, which appends may reuse.
+    space: Mutex<Option<SpaceVerdict>>,
     queue: FairQueue,
 }
 
@@ -92,6 +97,7 @@ impl FileStore {
                 options,
                 location: Mutex::new(None),
                 identity: Mutex::new(None),
+                space: Mutex::new(None),
                 queue: FairQueue::default(),
             }),
         };
@@ -215,20 +221,40 @@ impl FileStore {
         };
         let access = if write { Access::Write } else { Access::Read };
         let create_mode = self.inner.options.create_mode;
-        let Some((file, stat)) = open_file(&location, &self.inner.path, access, create_mode)?
-        else {
-            return Ok(None);
-        };
-        self.pin(&stat)?;
-        if write {
-            refuse_unsafe(&stat).map_err(|reason| Error::UnsafePool {
-                path: self.inner.path.clone(),
-                reason,
-            })?;
-        }
-        let lock = PoolLock::acquire(file, &self.inner.path, kind, wait)?;
-        Ok(Some(Locked {
+        let path = &self.inner.path;
+        // The checks on the opened file run on one statx taken once the
+        // locks are held, which also gives the size the operation starts
+        // from. Nothing is read or written before they pass, and when the
+        // lock cannot be had, what they refuse is reported first.
+        let locked = open_checked(&location, path, access, create_mode, |file, expected| {
+            let (lock, stat) = match PoolLock::acquire(file, path, kind, wait) {
+                Ok(lock) => {
+                    let stat = sys::fstat(lock.file().as_fd()).map_err(Error::io("stat", path))?;
+                    (Ok(lock), stat)
+                }
+                Err((error, file)) => {
+                    let stat = sys::fstat(file.as_fd()).map_err(Error::io("stat", path))?;
+                    (Err(error), stat)
+                }
+            };
+            if !is_expected(&stat, expected) {
+                // Dropping the lock releases it; the name is looked at again.
+                return Ok(Pass::Again);
+            }
+            self.pin(&stat)?;
+            if write {
+                refuse_unsafe(&stat).map_err(|reason| Error::UnsafePool {
+                    path: path.clone(),
+                    reason,
+                })?;
+            }
+            Ok(Pass::Done((lock?, stat)))
+        })?;
+        Ok(locked.map(|(lock, stat)| Locked {
             lock,
+            device: stat.id.0,
+            size_at_lock: Cell::new(Some(stat.size)),
+            shared: !write,
             store: self,
             _turn: turn,
         }))
@@ -264,21 +290,54 @@ enum Access {
     Inspect,
 }
 
+/// What a pass of [`open_checked`] made of the file it opened.
+enum Pass<T> {
+    /// The file passed.
+    Done(T),
+    /// It is not the file the name held: look again.
+    Again,
+}
+
 /// Opens the pool file `location` names, after checking that the name holds
 /// a regular file (no symlink, FIFO, socket or device is ever opened), and
-/// checks after the open that the same file was opened. A new file is
-/// created with `O_EXCL`, so it is never someone else's. `None` when the
+/// hands it to `check` with the identity the name had (`None`: the file was
+/// created here, with `O_EXCL`, so it is never someone else's), which
+/// checks that the same file was opened ([`is_expected`]). `None` when the
 /// file is missing and `access` is not `Write`.
-fn open_file(
+///
+/// In a private directory ([`Location::private`]) only root and the caller
+/// can put anything under the name, so the first pass opens without
+/// looking first (with `O_NOFOLLOW`, never creating) and hands `check`
+/// `None`: the checks on the opened file still decide, and a file that is
+/// missing or not regular sends the next pass through the look.
+fn open_checked<T>(
     location: &Location,
     path: &Path,
     access: Access,
     create_mode: u32,
-) -> Result<Option<(File, Stat)>> {
+    mut check: impl FnMut(File, Option<(u64, u64)>) -> Result<Pass<T>>,
+) -> Result<Option<T>> {
     let dir = location.dir.as_fd();
     // Each pass sees the file exist or not; a file that changes kind or
     // identity between the check and the open is looked at again.
-    for _ in 0..4 {
+    for pass in 0..4 {
+        let mut flags = libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK;
+        flags |= match access {
+            Access::Read => libc::O_RDONLY,
+            Access::Write => libc::O_RDWR,
+            Access::Inspect => libc::O_PATH,
+        };
+        if pass == 0 && location.private && access != Access::Inspect {
+            match sys::openat(Some(dir), &location.name, flags, 0) {
+                Ok(fd) => match check(File::from(fd), None)? {
+                    Pass::Done(done) => return Ok(Some(done)),
+                    Pass::Again => continue,
+                },
+                // Missing, a symlink, a directory (EISDIR), no permission:
+                // the look decides what to make of it, as in any directory.
+                Err(_) => continue,
+            }
+        }
         let expected = match sys::lstatat(dir, &location.name) {
             Ok(stat) if stat.is_symlink() => return Err(symlink_refused(path)),
             Ok(stat) if !stat.is_file() => {
@@ -293,12 +352,6 @@ fn open_file(
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
             Err(e) => return Err(Error::io("inspect", path)(e)),
         };
-        let mut flags = libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK;
-        flags |= match access {
-            Access::Read => libc::O_RDONLY,
-            Access::Write => libc::O_RDWR,
-            Access::Inspect => libc::O_PATH,
-        };
         if expected.is_none() {
             flags |= libc::O_CREAT | libc::O_EXCL;
         }
@@ -310,16 +363,38 @@ fn open_file(
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(symlink_refused(path)),
             Err(e) => return Err(Error::io("open", path)(e)),
         };
-        let stat = sys::fstat(fd.as_fd()).map_err(Error::io("stat", path))?;
-        if !stat.is_file() || expected.is_some_and(|id| id != stat.id) {
-            continue;
+        match check(File::from(fd), expected)? {
+            Pass::Done(done) => return Ok(Some(done)),
+            Pass::Again => continue,
         }
-        return Ok(Some((File::from(fd), stat)));
     }
     Err(Error::io(
         "open (the file kept changing while it was opened)",
         path,
     )(io::Error::from_raw_os_error(libc::EAGAIN)))
+}
+
+/// Whether `stat`, of an opened file, is a regular file and the one the
+/// name held before the open.
+fn is_expected(stat: &Stat, expected: Option<(u64, u64)>) -> bool {
+    stat.is_file() && expected.is_none_or(|id| id == stat.id)
+}
+
+/// [`open_checked`] with the checks on a `fstat` right after the open.
+fn open_file(
+    location: &Location,
+    path: &Path,
+    access: Access,
+    create_mode: u32,
+) -> Result<Option<(File, Stat)>> {
+    open_checked(location, path, access, create_mode, |file, expected| {
+        let stat = sys::fstat(file.as_fd()).map_err(Error::io("stat", path))?;
+        Ok(if is_expected(&stat, expected) {
+            Pass::Done((file, stat))
+        } else {
+            Pass::Again
+        })
+    })
 }
 
 /// A symlink in place of the pool file is not a pool file: refused as any
@@ -373,34 +448,17 @@ impl Backend for FileStore {
     }
 }
 
-/// Free space beyond which an append skips its reservation: far more than
-/// any batch of records, so that only a filesystem filled by someone else
-/// in the same instant can still fail the write (which is then cut back).
-const APPEND_HEADROOM: u64 = 16 << 20;
-
-/// Bytes an unprivileged writer may still use on `file`'s filesystem, or
-/// `None` when fstatfs cannot tell.
-// The field types differ between targets (u64 here, u32 or i32 elsewhere).
-#[allow(clippy::useless_conversion)]
-fn free_bytes(file: &File) -> Option<u64> {
-    // SAFETY: `statfs` is a plain C struct of integers; all-zero is valid.
-    let mut stats: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: fstatfs writes only into `stats`, which lives across the
-    // call; the descriptor is owned by `file`, which outlives it.
-    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut stats) } != 0 {
-        return None;
-    }
-    // Negative fields would mean a broken filesystem: then we do not know.
-    let (available, block) = (
-        u64::try_from(stats.f_bavail).ok()?,
-        u64::try_from(stats.f_bsize).ok()?,
-    );
-    available.checked_mul(block)
-}
-
 /// A descriptor of the pool with its locks held, and the thread's turn.
 struct Locked<'s> {
     lock: PoolLock,
+    /// The filesystem the pool is on (`st_dev` of the opened file).
+    device: u64,
+    /// The size the locked file had when it was checked, for the first
+    /// [`Medium::size`] (a read keeps it: a file that shrinks under it
+    /// ends its scan with a short read).
+    size_at_lock: Cell<Option<u64>>,
+    /// Whether the lock is shared (a read).
+    shared: bool,
     store: &'s FileStore,
     _turn: Turn<'s>,
 }
@@ -417,7 +475,15 @@ impl Locked<'_> {
 
 impl Medium for Locked<'_> {
     fn size(&self) -> Result<u64> {
-        Ok(self.fstat()?.size)
+        let known = if self.shared {
+            self.size_at_lock.get()
+        } else {
+            self.size_at_lock.take()
+        };
+        match known {
+            Some(size) => Ok(size),
+            None => Ok(self.fstat()?.size),
+        }
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
@@ -456,7 +522,11 @@ impl MediumMut for Locked<'_> {
     }
 
     fn append(&mut self, buf: &[u8], expected_end: u64) -> Result<()> {
-        sys::append_all(self.lock.file().as_fd(), buf, expected_end).map_err(self.io("write"))
+        sys::append_all(self.lock.file().as_fd(), buf, expected_end).map_err(|e| {
+            // Whatever the free-space verdict said, the next append checks.
+            space::forget(&self.store.inner.space);
+            self.io("write")(e)
+        })
     }
 
     fn reserve(&mut self, offset: u64, len: u64) -> Result<()> {
@@ -493,11 +563,10 @@ impl MediumMut for Locked<'_> {
     /// fallocate costs about as much as the rest of an append together
     /// (ext4: ~9 of ~22 µs), and a failed append is cut back anyway; so it
     /// only runs when the filesystem is close to full, where a write could
-    /// fail halfway.
+    /// fail halfway. Whether it is close to full is a `fstatfs` whose
+    /// verdict is reused for a while (`space::plenty`).
     fn reserve_for_append(&mut self, offset: u64, len: u64) -> Result<()> {
-        if free_bytes(self.lock.file())
-            .is_some_and(|free| free >= len.saturating_add(APPEND_HEADROOM))
-        {
+        if space::plenty(&self.store.inner.space, self.lock.file(), self.device, len) {
             return Ok(());
         }
         self.reserve(offset, len)

@@ -33,6 +33,13 @@ pub(crate) struct Location {
     pub(crate) dir: OwnedFd,
     /// The file's name in `dir`.
     pub(crate) name: CString,
+    /// Whether only root and the caller can change the directory's entries:
+    /// it is owned by one of them and writable by no one else (an ACL that
+    /// grants more shows in the group bits). Then nobody else can put a
+    /// FIFO, a device or another file under the name, and an open need not
+    /// look at the name first. Decided once, as the path's symlinks are:
+    /// only root or the owner can change it.
+    pub(crate) private: bool,
 }
 
 /// How to treat the path's last component.
@@ -107,7 +114,13 @@ pub(crate) fn resolve(path: &Path, last: LastComponent, create: bool) -> Result<
                 continue;
             }
         }
-        return Ok(Some(Location { dir, name: c_name }));
+        let private = sys::fstat(dir.as_fd())
+            .is_ok_and(|stat| is_trusted(stat.uid) && stat.permissions() & 0o022 == 0);
+        return Ok(Some(Location {
+            dir,
+            name: c_name,
+            private,
+        }));
     }
 }
 

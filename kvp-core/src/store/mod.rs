@@ -8,6 +8,7 @@ mod memory;
 pub(crate) mod ops;
 mod options;
 mod queue;
+mod space;
 
 use std::collections::BTreeMap;
 
@@ -163,14 +164,9 @@ pub trait KvpStore: Backend {
     /// cannot be named by a `String` without merging with another key, so
     /// they are left out here: [`KvpStore::raw_entries`] has every key.
     fn entries(&self) -> Result<BTreeMap<String, String>> {
-        Ok(self
-            .raw_entries()?
-            .into_iter()
-            .filter_map(|(key, value)| {
-                let key = String::from_utf8(key).ok()?;
-                Some((key, String::from_utf8_lossy(&value).into_owned()))
-            })
-            .collect())
+        let pool = self.begin_read(Token::new())?;
+        ops::check_cap(&*pool, self.options().max_pool_bytes, self.error_path())?;
+        ops::entries(&*pool)
     }
 
     /// Every distinct key, as exact bytes, with the exact value of its last

@@ -228,3 +228,75 @@ fn empty_keys_do_not_count_toward_the_unique_key_cap() {
     let err = insert(&mut pool, b"too-many", b"v").expect_err("cap");
     assert!(matches!(err, Error::UniqueKeyLimit { .. }), "{err}");
 }
+
+/// The definition of `raw_entries`, record by record: a map of the raw
+/// bytes in which later records win.
+fn raw_entries_as_defined(pool: &Counting) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut map = BTreeMap::new();
+    for slot in pool.bytes.chunks_exact(RECORD_SIZE) {
+        let (key, value) = record::split_slot(slot);
+        map.insert(
+            record::field_text(key).to_vec(),
+            record::field_text(value).to_vec(),
+        );
+    }
+    map
+}
+
+/// The definition of `entries`: that map with the keys that are not UTF-8
+/// left out and the values decoded lossily.
+fn entries_as_defined(pool: &Counting) -> BTreeMap<String, String> {
+    raw_entries_as_defined(pool)
+        .into_iter()
+        .filter_map(|(key, value)| {
+            Some((
+                String::from_utf8(key).ok()?,
+                String::from_utf8_lossy(&value).into_owned(),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn entries_keep_the_last_value_of_each_key_as_defined() {
+    let long = "a-key-longer-than-eight-bytes";
+    let records: Vec<(&[u8], &[u8])> = vec![
+        (b"b", b"first b"),
+        (long.as_bytes(), b"first long"),
+        (b"a", b"a"),
+        // Same first eight bytes as `long`, then different.
+        (b"a-key-longer-than-eight-bytez", b"z"),
+        (b"b", b"second b"),
+        (b"", b"empty key"),
+        (b"bad \xff key", b"not UTF-8: left out"),
+        (b"c", b"bad \xfe value"),
+        (long.as_bytes(), b"second long"),
+        (b"b\0hidden", b"third b: the key ends at its NUL"),
+        (b"a-key-l", b"a prefix of long"),
+        (b"a-key-longer-than-eight-bytes-and-more", b"long + more"),
+        (b"", b"second empty key"),
+    ];
+    let mut bytes: Vec<u8> = records
+        .iter()
+        .flat_map(|(k, v)| record::encode(k, v))
+        .collect();
+    // Many duplicates across chunk boundaries.
+    for i in 0..200 {
+        bytes.extend(record::encode(
+            format!("k{}", i % 7).as_bytes(),
+            format!("{i}").as_bytes(),
+        ));
+    }
+    let pool = Counting { bytes, written: 0 };
+    assert_eq!(raw_entries(&pool).unwrap(), raw_entries_as_defined(&pool));
+    let entries = entries(&pool).unwrap();
+    assert_eq!(entries, entries_as_defined(&pool));
+    assert_eq!(entries["b"], "third b: the key ends at its NUL");
+    assert_eq!(entries[long], "second long");
+    assert_eq!(entries[""], "second empty key");
+    assert_eq!(entries["c"], "bad \u{fffd} value");
+    assert_eq!(entries["k3"], "199");
+    assert!(!entries.keys().any(|k| k.starts_with("bad")));
+    // A second call on the same thread reuses the scratch: same result.
+    assert_eq!(super::entries(&pool).unwrap(), entries);
+}

@@ -10,11 +10,15 @@
 //! and the queue skips it.
 //!
 //! After `fork` the child has none of the parent's other threads, so a
-//! queue that notices a new pid starts afresh rather than waiting for
-//! tickets nobody will ever release.
+//! queue that notices it is in a new process starts afresh rather than
+//! waiting for tickets nobody will ever release. It notices by a fork
+//! generation, a counter that a `pthread_atfork` handler bumps in every
+//! child, read with one atomic load instead of a `getpid` syscall on each
+//! turn. Should the handler fail to register, the pid serves instead.
 
 use std::collections::BTreeSet;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, Once, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::store::options::WaitCheck;
@@ -31,9 +35,39 @@ pub(crate) enum Refused {
     Interrupted,
 }
 
+/// Forks this process has gone through, counted in each child.
+static FORKS: AtomicU64 = AtomicU64::new(0);
+/// Whether the handler that counts them is registered.
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static REGISTER: Once = Once::new();
+
+extern "C" fn count_fork_in_child() {
+    // Only an atomic add: async-signal-safe, as a handler that runs in the
+    // child of a multithreaded process must be.
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Which process this is, as far as the queue cares: the same value in one
+/// process, another one after every fork.
+fn generation() -> u64 {
+    REGISTER.call_once(|| {
+        // SAFETY: registers a plain function that touches only an atomic;
+        // no pointer to anything that could go away is handed over.
+        let rc = unsafe { libc::pthread_atfork(None, None, Some(count_fork_in_child)) };
+        COUNTING.store(rc == 0, Ordering::Release);
+    });
+    if COUNTING.load(Ordering::Acquire) {
+        FORKS.load(Ordering::Relaxed)
+    } else {
+        // The pid, kept apart from any count by the high bit.
+        (1 << 63) | u64::from(std::process::id())
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
-    pid: u32,
+    /// The fork generation the state belongs to.
+    generation: u64,
     next_ticket: u64,
     serving: u64,
     abandoned: BTreeSet<u64>,
@@ -62,7 +96,7 @@ pub(crate) struct FairQueue {
 pub(crate) struct Turn<'q> {
     queue: &'q FairQueue,
     ticket: u64,
-    pid: u32,
+    generation: u64,
 }
 
 impl FairQueue {
@@ -70,10 +104,10 @@ impl FairQueue {
         // The state is consistent after every statement, so a panic in
         // another thread leaves nothing half-done.
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let pid = std::process::id();
-        if state.pid != pid {
+        let generation = generation();
+        if state.generation != generation {
             *state = State {
-                pid,
+                generation,
                 ..State::default()
             };
         }
@@ -90,11 +124,11 @@ impl FairQueue {
         let mut state = self.lock();
         let ticket = state.next_ticket;
         state.next_ticket += 1;
-        let pid = state.pid;
+        let generation = state.generation;
         let turn = Turn {
             queue: self,
             ticket,
-            pid,
+            generation,
         };
         if state.serving == ticket {
             return Ok(turn);
@@ -115,7 +149,7 @@ impl FairQueue {
                 .wait_timeout(state, slice)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-            if state.serving == ticket || state.pid != pid {
+            if state.serving == ticket || state.generation != generation {
                 break Ok(());
             }
             if let Some(check) = check {
@@ -123,7 +157,7 @@ impl FairQueue {
                 drop(state);
                 let keep = check.keep_waiting();
                 state = self.lock();
-                if state.serving == ticket || state.pid != pid {
+                if state.serving == ticket || state.generation != generation {
                     break Ok(());
                 }
                 if !keep {
@@ -147,7 +181,7 @@ impl FairQueue {
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
         let mut state = self.queue.lock();
-        if state.pid != self.pid || state.serving != self.ticket {
+        if state.generation != self.generation || state.serving != self.ticket {
             return;
         }
         state.advance();
@@ -197,6 +231,35 @@ mod tests {
         // Ticket 1 was abandoned, so ticket 2 is served at once.
         let next = queue.enter(Some(Instant::now()), None).expect("served");
         assert_eq!(next.ticket, 2);
+    }
+
+    #[test]
+    fn a_forked_child_starts_its_own_queue() {
+        let queue = FairQueue::default();
+        // The parent holds the turn; no thread of the child ever will.
+        let _held = queue.enter(None, None).expect("parent's turn");
+        // SAFETY: fork; the child only takes a turn (a mutex and an atomic,
+        // both free at the fork) and leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork");
+        if pid == 0 {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            let served = queue
+                .enter(Some(deadline), None)
+                .is_ok_and(|turn| turn.ticket == 0);
+            // SAFETY: leaves the child without running the parent's
+            // destructors or the test harness.
+            unsafe { libc::_exit(if served { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child just forked; `status` is writable.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the child waited for the parent's turn (status {status})"
+        );
+        // The parent's queue is untouched by the child's.
+        assert_eq!(queue.lock().next_ticket, 1);
     }
 
     #[test]
