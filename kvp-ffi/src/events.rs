@@ -2,7 +2,8 @@
 //! kind and result constants that `kvp_foreach_event` (event_walk.rs) also
 //! reports. kvp-report encodes; this module checks arguments.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
+use std::os::raw::c_int;
 use std::time::Duration;
 
 use ::kvp_report as reporting;
@@ -359,3 +360,107 @@ pub unsafe extern "C" fn kvp_write_event(
         Ok(())
     })
 }
+
+/// One item of a decoded pool, as `kvp_foreach_event` passes it: an event,
+/// a provisioning report or a raw record.
+///
+/// Every pointer belongs to the library and is valid only during the
+/// callback; strings are NUL-terminated and never NULL (`""` when absent),
+/// and end at their first NUL (`payload`, `key` and `value` have lengths
+/// and may hold more). A later version may append fields; programs only
+/// read the struct through the pointer they are given.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct kvp_event_entry {
+    /// `KVP_ENTRY_EVENT`, `KVP_ENTRY_REPORT` or `KVP_ENTRY_RAW`.
+    pub entry: u32,
+    /// Index in the snapshot (file order) of its record, or of an event's
+    /// first record.
+    pub position: usize,
+    /// Events: `KVP_EVENT_FORMAT_*`; otherwise `KVP_EVENT_FORMAT_NONE`.
+    pub format: u32,
+    /// Events: the format's name (`"diag-v1"`, `"cloud-init-22.4"`,
+    /// `"cloud-init-24.4"`, `"cloud-init-26.1"`, `"azure-init-tracing"`).
+    pub format_name: *const c_char,
+    /// The producer: `"CLOUD_INIT"`, a tracing prefix such as
+    /// `"azure-init-0.1.1"`, the `DIAG_V1` agent, or a report's agent.
+    pub agent: *const c_char,
+    /// Events: `KVP_EVENT_KIND_*` (a cloud-init type other than start and
+    /// finish is `KVP_EVENT_KIND_EVENT`).
+    pub kind: u32,
+    /// Events: the type as the source spelled it (cloud-init `"start"`,
+    /// `"diagnostic"`, `"compressed"`..., a tracing level such as
+    /// `"INFO"`, the `DIAG_V1` kind).
+    pub event_type: *const c_char,
+    /// Events: the subject; reports: `"PROVISIONING_REPORT"`.
+    pub name: *const c_char,
+    /// The timestamp text as written (events and reports).
+    pub timestamp: *const c_char,
+    /// The timestamp in seconds since the Unix epoch (UTC), with
+    /// `nanoseconds`; both 0 when there is none or it does not parse.
+    pub unix_seconds: i64,
+    /// Nanoseconds within `unix_seconds`' second.
+    pub nanoseconds: u32,
+    /// `KVP_EVENT_RESULT_*`; a report's `result=success` is
+    /// `KVP_EVENT_RESULT_SUCCESS` and `result=error` `KVP_EVENT_RESULT_FAIL`.
+    pub result: u32,
+    /// The result in cloud-init's spelling (`"SUCCESS"`, `"WARN"`,
+    /// `"FAIL"` or the unknown token as read); a report's `"success"` or
+    /// `"error"`; `""` when none.
+    pub result_text: *const c_char,
+    /// Elapsed time in nanoseconds (up to `INT64_MAX`), or
+    /// `KVP_DURATION_NONE`.
+    pub duration_ns: i64,
+    /// Events: the message or artifact (decompressed when it came
+    /// compressed), followed by a NUL; reports: the reason (`""` for none).
+    pub payload: *const c_char,
+    /// Bytes in `payload`, without the added NUL.
+    pub payload_len: usize,
+    /// Whether `payload` is UTF-8 text (false for a decompressed artifact,
+    /// which may be any bytes).
+    pub payload_is_text: bool,
+    /// Whether the payload travelled compressed (`gz+b64`).
+    pub compressed: bool,
+    /// The VM id where the format or report carries one, else `""`.
+    pub vm_id: *const c_char,
+    /// The event id (a UUID), else `""`.
+    pub event_id: *const c_char,
+    /// cloud-init's incarnation (boot time in seconds), else 0.
+    pub incarnation: u64,
+    /// Events: how many records it took.
+    pub chunks: usize,
+    /// Events read with `KVP_EVENTS_PARTIAL`: the indices of missing
+    /// chunks, `missing_count` of them (NULL when none).
+    pub missing_chunks: *const u64,
+    /// How many indices `missing_chunks` holds.
+    pub missing_count: usize,
+    /// Reports and raw records: the record's key, exact bytes (a foreign
+    /// writer may have stored bytes that are not UTF-8); events: `""`.
+    pub key: *const c_char,
+    /// Bytes in `key`.
+    pub key_len: usize,
+    /// Reports and raw records: the record's value, exact bytes.
+    pub value: *const c_char,
+    /// Bytes in `value`.
+    pub value_len: usize,
+    /// Raw records: why they were not decoded, `KVP_REASON_*`
+    /// (`KVP_REASON_NONE` for a record of no known format).
+    pub reason: u32,
+    /// Raw records: the reason's name (`"incomplete_group"`, ...), `""` for
+    /// `KVP_REASON_NONE`.
+    pub reason_name: *const c_char,
+    /// Raw records: what exactly was wrong, for people; `""` for none.
+    pub detail: *const c_char,
+}
+
+/// Called by `kvp_foreach_event` once per entry, in pool order. `ctx` is
+/// the pointer given to `kvp_foreach_event`; `entry` and everything it
+/// points to are valid only during the call. Return
+/// `KVP_FOREACH_CONTINUE` for the next entry, anything else to stop. The
+/// callback may call any kvp_ function, except `kvp_close` on the store
+/// being walked, and must not unwind (C++ exception, longjmp) out of the
+/// call.
+#[allow(non_camel_case_types)]
+pub type kvp_event_fn =
+    Option<unsafe extern "C" fn(ctx: *mut c_void, entry: *const kvp_event_entry) -> c_int>;
