@@ -51,8 +51,9 @@ LOG = logging.getLogger(__name__)
 HANDLER_TYPE = "hyperv"
 """The name cloud-init's configuration gives the handler (``type: hyperv``)."""
 
-_KEY_SIZE = dict(_native.limits())["KEY_SIZE"]
-_RECORD_SIZE = dict(_native.limits())["RECORD_SIZE"]
+_LIMITS = dict(_native.limits())
+_KEY_SIZE = _LIMITS["KEY_SIZE"]
+_RECORD_SIZE = _LIMITS["RECORD_SIZE"]
 _CLOUDINIT_MODULES = ("cloudinit", "cloudinit.reporting", "cloudinit.reporting.handlers")
 
 
