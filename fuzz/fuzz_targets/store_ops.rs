@@ -381,8 +381,16 @@ impl Run<'_> {
             self.store.unique_keys().expect("unique_keys"),
             raw_entries.len()
         );
-        assert_eq!(self.store.raw_entries().expect("raw_entries"), raw_entries);
-        assert_eq!(self.store.entries().expect("entries"), entries);
+        let found = self.store.raw_entries().expect("raw_entries");
+        assert_eq!(found.to_map(), raw_entries);
+        assert!(raw_entries
+            .iter()
+            .all(|(k, v)| found.get(k) == Some(&v[..])));
+        let found = self.store.entries().expect("entries");
+        assert_eq!(found.to_map(), entries);
+        assert!(entries
+            .iter()
+            .all(|(k, v)| found.get(k) == Some(v.as_str())));
         let dump: serde_json::Value =
             serde_json::from_str(&self.store.dump_json().expect("dump_json")).expect("JSON");
         let expected: Vec<serde_json::Value> = text_records

@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 pub mod check;
+pub mod entries;
 pub mod error;
 pub mod limits;
 pub mod lock;
@@ -47,6 +48,7 @@ mod sys;
 pub mod text;
 
 pub use check::{CheckReport, Finding, RepairReport, Severity};
+pub use entries::{Entries, RawEntries};
 pub use error::{Error, ErrorKind, Field, LockHolder, Result, Unit, UnsafeReason};
 pub use limits::{PoolMode, MAX_UNIQUE_KEYS};
 pub use pool::{Pool, DEFAULT_DIR};

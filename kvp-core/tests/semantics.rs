@@ -63,10 +63,7 @@ fn append_keeps_duplicates_and_read_takes_the_last() {
         assert_eq!(s.unique_keys().unwrap(), 1);
         assert_eq!(s.read("k").unwrap().as_deref(), Some("second"));
         assert_eq!(s.read("missing").unwrap(), None);
-        assert_eq!(
-            s.entries().unwrap().get("k").map(String::as_str),
-            Some("second")
-        );
+        assert_eq!(s.entries().unwrap().get("k"), Some("second"));
     });
 }
 

@@ -1,6 +1,5 @@
 //! Commands that only read: list, entries, get, dump, wait.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -74,21 +73,19 @@ pub fn list(cx: &mut Context<'_>, table: &TableArgs) -> Result<Status, Failure> 
 pub fn entries(cx: &mut Context<'_>, table: &TableArgs) -> Result<Status, Failure> {
     require_dir(&cx.store)?;
     if cx.json {
-        output::json(cx.out, &cx.store.entries()?)?;
+        output::json(cx.out, &cx.store.entries()?.to_map())?;
         return Ok(Status::Success);
     }
     // By raw key, so that keys differing only in bytes that are not UTF-8
     // stay two rows instead of merging as U+FFFD.
-    let entries: BTreeMap<Vec<u8>, Vec<u8>> = cx
-        .store
-        .raw_records()?
-        .into_iter()
-        .map(|r| (r.key, r.value))
-        .collect();
+    let entries = cx.store.raw_entries()?;
     if entries.is_empty() {
         writeln!(cx.out, "no records in {}", cx.store.path().display())?;
     } else {
-        let rows: Vec<Vec<Vec<u8>>> = entries.into_iter().map(|(k, v)| vec![k, v]).collect();
+        let rows: Vec<Vec<Vec<u8>>> = entries
+            .iter()
+            .map(|(k, v)| vec![k.to_vec(), v.to_vec()])
+            .collect();
         let room = Width::of_stdout(table.wide);
         output::table(cx.out, &[KEY, VALUE], &rows, room)?;
     }

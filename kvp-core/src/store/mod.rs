@@ -10,7 +10,7 @@ mod options;
 mod queue;
 mod space;
 
-use std::collections::BTreeMap;
+use crate::entries::{Entries, RawEntries};
 
 pub(crate) use file::refuse_unsafe;
 pub use file::{FileFacts, FileStore};
@@ -163,7 +163,7 @@ pub trait KvpStore: Backend {
     /// UTF-8 in values replaced with U+FFFD). Keys that are not UTF-8
     /// cannot be named by a `String` without merging with another key, so
     /// they are left out here: [`KvpStore::raw_entries`] has every key.
-    fn entries(&self) -> Result<BTreeMap<String, String>> {
+    fn entries(&self) -> Result<Entries> {
         let pool = self.begin_read(Token::new())?;
         ops::check_cap(&*pool, self.options().max_pool_bytes, self.error_path())?;
         ops::entries(&*pool)
@@ -171,7 +171,7 @@ pub trait KvpStore: Backend {
 
     /// Every distinct key, as exact bytes, with the exact value of its last
     /// record, in byte order. Two keys that differ in any byte stay apart.
-    fn raw_entries(&self) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> {
+    fn raw_entries(&self) -> Result<RawEntries> {
         let pool = self.begin_read(Token::new())?;
         ops::check_cap(&*pool, self.options().max_pool_bytes, self.error_path())?;
         ops::raw_entries(&*pool)

@@ -5,11 +5,12 @@
 //! file size. Keys are matched on raw bytes before anything is decoded.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::SystemTime;
 
+use crate::entries::{Builder, Entries, EntryText, RawEntries, Span};
 use crate::error::{Error, Result};
 use crate::limits::MAX_UNIQUE_KEYS;
 use crate::record::{self, RawRecord, KEY_SIZE, RECORD_SIZE};
@@ -143,105 +144,63 @@ pub(crate) fn unique_keys(m: &dyn Medium) -> Result<usize> {
 }
 
 /// Each distinct raw key with the value of its last record.
-pub(crate) fn raw_entries(m: &dyn Medium) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> {
-    Ok(last_of_each_key(m)?.into_iter().collect())
+pub(crate) fn raw_entries(m: &dyn Medium) -> Result<RawEntries> {
+    last_of_each_key(m)
 }
 
 /// Each distinct UTF-8 key with the value of its last record (invalid
 /// UTF-8 in a value replaced), in key order; keys that are not UTF-8 are
-/// left out: [`raw_entries`] converted, without copying the bytes again.
-pub(crate) fn entries(m: &dyn Medium) -> Result<BTreeMap<String, String>> {
-    Ok(last_of_each_key(m)?
-        .into_iter()
-        .filter_map(|(key, value)| {
-            let key = String::from_utf8(key).ok()?;
-            let value = String::from_utf8(value)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            Some((key, value))
-        })
-        .collect())
+/// left out.
+pub(crate) fn entries(m: &dyn Medium) -> Result<Entries> {
+    last_of_each_key(m)
 }
 
-/// Pairs and their sort order kept between calls of [`last_of_each_key`]
-/// by each thread, so that a call allocates nothing large before its
-/// strings: a large allocation first makes malloc merge the small blocks
-/// the last result freed, and the strings then come from its slow path.
+/// The scratch vectors of [`last_of_each_key`], kept between calls by
+/// each thread, so that a call allocates nothing large before its text: a
+/// large allocation first makes malloc merge the small blocks the last
+/// result freed.
 #[derive(Default)]
 struct EntryScratch {
-    pairs: Vec<Option<(Vec<u8>, Vec<u8>)>>,
+    in_file_order: Vec<Span>,
     order: Vec<(u64, usize)>,
 }
 
-/// Pools up to this many records keep their [`EntryScratch`] (64 KiB here).
+/// Pools up to this many records keep their [`EntryScratch`] (40 KiB here).
 const KEEP_SCRATCH_RECORDS: usize = 1024;
 
 thread_local! {
     static ENTRY_SCRATCH: RefCell<EntryScratch> = RefCell::default();
 }
 
-/// Each distinct raw key with the value of its last record, in byte order,
-/// with one allocation per key and per value and little else per record:
-/// the pairs are kept in file order, their positions sorted by key (an
-/// 8-byte prefix first) then position, and the last of each key's run is
-/// kept. (A map filled record by record costs a search per record and
-/// twice as much in all.)
-fn last_of_each_key(m: &dyn Medium) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+/// Each distinct key with the value of its last record, in key order: the
+/// text of every record copied into one buffer, then their positions
+/// sorted by key (an 8-byte prefix first) and position, the last of each
+/// key's run kept. (A map filled record by record costs a search and two
+/// allocations per record, twice as much in all.)
+fn last_of_each_key<T: ?Sized + EntryText>(m: &dyn Medium) -> Result<Entries<T>> {
     ENTRY_SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut scratch) => {
-            let sorted = last_of_each_key_with(m, &mut scratch);
-            if scratch.pairs.capacity() > KEEP_SCRATCH_RECORDS {
+            let entries = last_of_each_key_with(m, &mut scratch);
+            if scratch.order.capacity() > KEEP_SCRATCH_RECORDS {
                 *scratch = EntryScratch::default();
             }
-            sorted
+            entries
         }
         Err(_) => last_of_each_key_with(m, &mut EntryScratch::default()),
     })
 }
 
-fn last_of_each_key_with(
+fn last_of_each_key_with<T: ?Sized + EntryText>(
     m: &dyn Medium,
     scratch: &mut EntryScratch,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let EntryScratch { pairs, order } = scratch;
-    pairs.clear();
-    order.clear();
+) -> Result<Entries<T>> {
+    let mut builder = Builder::new(&mut scratch.in_file_order, &mut scratch.order);
     for_each_record(m, |_, slot| {
         let (key, value) = record::split_slot(slot);
-        let (key, value) = (record::field_text(key), record::field_text(value));
-        order.push((sort_prefix(key), pairs.len()));
-        pairs.push(Some((key.to_vec(), value.to_vec())));
+        builder.push(record::field_text(key), record::field_text(value));
         ControlFlow::Continue(())
     })?;
-    fn key(pairs: &[Option<(Vec<u8>, Vec<u8>)>], i: usize) -> Option<&[u8]> {
-        pairs[i].as_ref().map(|pair| pair.0.as_slice())
-    }
-    // Unstable (nothing to allocate): the position breaks the ties.
-    order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| key(pairs, a.1).cmp(&key(pairs, b.1)))
-            .then(a.1.cmp(&b.1))
-    });
-    let mut sorted = Vec::with_capacity(order.len());
-    for (i, &(prefix, at)) in order.iter().enumerate() {
-        // The last of a run of equal keys is the one that counts.
-        let superseded = order.get(i + 1).is_some_and(|&(next_prefix, next)| {
-            next_prefix == prefix && key(pairs, next) == key(pairs, at)
-        });
-        if !superseded {
-            sorted.extend(pairs[at].take());
-        }
-    }
-    Ok(sorted)
-}
-
-/// A key's first eight bytes as a big-endian number, zero-padded: ordered
-/// as the keys are (a key holds no NUL, so the padding sorts first), and
-/// compared in one instruction; equal prefixes fall back to the keys.
-fn sort_prefix(key: &[u8]) -> u64 {
-    let mut prefix = [0u8; 8];
-    let n = key.len().min(8);
-    prefix[..n].copy_from_slice(&key[..n]);
-    u64::from_be_bytes(prefix)
+    Ok(builder.finish())
 }
 
 /// Whether the pool holds at least `n` distinct non-empty keys. Stops

@@ -128,13 +128,6 @@ def _key_bytes(key: object) -> bytes:
     return _check_str("key", key).encode("utf-8", "surrogateescape")
 
 
-def _key_text(raw: bytes) -> str:
-    """A key as the mapping yields it: UTF-8, undecodable bytes as
-    surrogate escapes, so that distinct keys stay distinct and each one
-    can be read and deleted through the str it yields."""
-    return raw.decode("utf-8", "surrogateescape")
-
-
 def _check_int(name: str, number: object) -> int:
     if isinstance(number, bool) or not isinstance(number, int):
         raise TypeError(f"{name} must be an int, not {type(number).__name__}")
@@ -364,12 +357,12 @@ class KvpPool(MutableMapping[str, str]):
         """Every key with the value of its last record, in the order of the
         keys' bytes (for UTF-8 keys, code point order). Raises
         PoolTooLargeError for a pool over ``max_pool_bytes``."""
-        return {_key_text(key): value for key, value in self._n.raw_entries().items()}
+        return self._n.entries()
 
     def records(self) -> List[Record]:
         """Every record in file order, duplicates kept. Raises
         PoolTooLargeError for a pool over ``max_pool_bytes``."""
-        return [Record(_key_text(key), value) for key, value in self._n.raw_records()]
+        return [Record(key, value) for key, value in self._n.records()]
 
     def record_count(self) -> int:
         """Whole records in the file, duplicates included (``len()`` counts
