@@ -49,12 +49,7 @@ impl EntryText for str {
     }
 
     fn push_value(buffer: &mut String, value: &[u8]) {
-        // from_utf8 checks ASCII a word at a time; from_utf8_lossy walks
-        // byte by byte, which made it a fifth of a full pool's entries.
-        match std::str::from_utf8(value) {
-            Ok(value) => buffer.push_str(value),
-            Err(_) => buffer.push_str(&String::from_utf8_lossy(value)),
-        }
+        buffer.push_str(&crate::record::decode_lossy(value));
     }
 }
 

@@ -65,15 +65,21 @@ pub unsafe extern "C" fn kvp_foreach(
         let store = unsafe { handle(store) }?;
         let callback = callback.ok_or_else(|| Failure::null("callback"))?;
         let snapshot = store.raw_records()?;
-        for record in snapshot {
+        // One buffer reused for every record's NUL-terminated key and value:
+        // a CString per field cost two allocations per record.
+        let mut fields = Vec::new();
+        for record in &snapshot {
             let (key_len, value_len) = (record.key.len(), record.value.len());
-            // The fields hold no NUL before their end, so this cannot fail.
-            let key = CString::new(record.key).unwrap_or_default();
-            let value = CString::new(record.value).unwrap_or_default();
-            // SAFETY: the caller vouches for the callback; both strings live
-            // until after it returns.
-            let verdict =
-                unsafe { callback(ctx, key.as_ptr(), key_len, value.as_ptr(), value_len) };
+            fields.clear();
+            fields.extend_from_slice(&record.key);
+            fields.push(0);
+            fields.extend_from_slice(&record.value);
+            fields.push(0);
+            let (key, value) = (fields.as_ptr(), fields[key_len + 1..].as_ptr());
+            // SAFETY: the caller vouches for the callback; both fields end in
+            // a NUL (they hold none before it) and live until after it
+            // returns, since `fields` is not touched during the call.
+            let verdict = unsafe { callback(ctx, key.cast(), key_len, value.cast(), value_len) };
             if verdict != KVP_FOREACH_CONTINUE {
                 break;
             }

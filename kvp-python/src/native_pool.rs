@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kvp_core::{FileStore, KvpStore, Options, Pool, PoolMode, WaitCheck};
+use kvp_core::{record, FileStore, KvpStore, Options, Pool, PoolMode, WaitCheck};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
@@ -275,7 +275,7 @@ impl NativePool {
         let entries = self.run(py, |s| s.raw_entries())?;
         let dict = PyDict::new(py);
         for (key, value) in &entries {
-            dict.set_item(key_text(py, key)?, String::from_utf8_lossy(value))?;
+            dict.set_item(key_text(py, key)?, record::decode_lossy(value))?;
         }
         Ok(dict)
     }

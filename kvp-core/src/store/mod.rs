@@ -120,7 +120,7 @@ pub trait KvpStore: Backend {
     fn read(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .read_raw(key.as_bytes())?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+            .map(|v| record::decode_lossy(&v).into_owned()))
     }
 
     /// The exact value bytes of the last record holding `key`.
