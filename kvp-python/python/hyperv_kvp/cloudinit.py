@@ -26,7 +26,7 @@ known). :func:`install` makes it the ``hyperv`` handler type, so
 
 Importing this module imports cloud-init; without cloud-init it raises
 :class:`~hyperv_kvp.CloudInitNotFoundError`, and with a handler it does not
-know, :class:`~hyperv_kvp.UnsupportedCloudInitError`. docs/python.md lists
+know, :class:`~hyperv_kvp.UnsupportedCloudInitError`. docs/cloudinit.md lists
 every difference from the stock handler.
 """
 
