@@ -70,9 +70,9 @@ impl EntryText for [u8] {
 /// `key_start..key_end`, the value follows it up to `value_end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Span {
-    key_start: usize,
-    key_end: usize,
-    value_end: usize,
+    pub(crate) key_start: usize,
+    pub(crate) key_end: usize,
+    pub(crate) value_end: usize,
 }
 
 /// Each distinct key of a pool with the value of its last record, in key

@@ -43,6 +43,7 @@ pub mod limits;
 pub mod lock;
 pub mod pool;
 pub mod record;
+pub mod snapshot;
 pub mod store;
 mod sys;
 pub mod text;
@@ -53,6 +54,7 @@ pub use error::{Error, ErrorKind, Field, LockHolder, Result, Unit, UnsafeReason}
 pub use limits::{PoolMode, MAX_UNIQUE_KEYS};
 pub use pool::{Pool, DEFAULT_DIR};
 pub use record::{RawRecord, Record, KEY_SIZE, RECORD_SIZE, VALUE_SIZE};
+pub use snapshot::RecordSnapshot;
 pub use store::{
     BootTime, FileFacts, FileStore, KvpStore, MemoryStore, Options, WaitCheck, DEFAULT_CREATE_MODE,
     DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_POOL_BYTES,

@@ -292,6 +292,7 @@ fn whole_pool_reads_refuse_a_pool_over_the_cap() {
         store.records().map(drop),
         store.entries().map(drop),
         store.raw_entries().map(drop),
+        store.record_snapshot().map(drop),
         store.dump_json().map(drop),
         store.unique_keys().map(drop),
         check::inspect(&store).map(drop),

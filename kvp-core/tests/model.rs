@@ -197,6 +197,10 @@ proptest! {
         let on_disk = std::fs::read(&path).unwrap_or_default();
         prop_assert_eq!(on_disk, memory.to_bytes(), "same bytes");
         prop_assert_eq!(file.entries().expect("entries"), memory.entries().expect("entries"));
+        let snapshot = file.record_snapshot().expect("snapshot");
+        prop_assert_eq!(&snapshot, &memory.record_snapshot().expect("snapshot"));
+        let raw = memory.raw_records().expect("raw records");
+        prop_assert!(snapshot.iter().eq(raw.iter().map(|r| (&r.key[..], &r.value[..]))));
         prop_assert_eq!(file.unique_keys().expect("unique"), memory.unique_keys().expect("unique"));
     }
 }

@@ -64,16 +64,16 @@ pub unsafe extern "C" fn kvp_foreach(
         // SAFETY: the contract above.
         let store = unsafe { handle(store) }?;
         let callback = callback.ok_or_else(|| Failure::null("callback"))?;
-        let snapshot = store.raw_records()?;
-        // One buffer reused for every record's NUL-terminated key and value:
-        // a CString per field cost two allocations per record.
+        let snapshot = store.record_snapshot()?;
+        // One buffer reused for every record's NUL-terminated key and value,
+        // from a snapshot in one buffer: no allocation per record.
         let mut fields = Vec::new();
-        for record in &snapshot {
-            let (key_len, value_len) = (record.key.len(), record.value.len());
+        for (key, value) in snapshot.iter() {
+            let (key_len, value_len) = (key.len(), value.len());
             fields.clear();
-            fields.extend_from_slice(&record.key);
+            fields.extend_from_slice(key);
             fields.push(0);
-            fields.extend_from_slice(&record.value);
+            fields.extend_from_slice(value);
             fields.push(0);
             let (key, value) = (fields.as_ptr(), fields[key_len + 1..].as_ptr());
             // SAFETY: the caller vouches for the callback; both fields end in

@@ -11,6 +11,7 @@ mod queue;
 mod space;
 
 use crate::entries::{Entries, RawEntries};
+use crate::snapshot::RecordSnapshot;
 
 pub(crate) use file::refuse_unsafe;
 pub use file::{FileFacts, FileStore};
@@ -191,6 +192,14 @@ pub trait KvpStore: Backend {
         let pool = self.begin_read(Token::new())?;
         ops::check_cap(&*pool, self.options().max_pool_bytes, self.error_path())?;
         ops::raw_records(&*pool)
+    }
+
+    /// Every record in file order, as exact bytes, in one buffer: what
+    /// [`KvpStore::raw_records`] holds, without two allocations per record.
+    fn record_snapshot(&self) -> Result<RecordSnapshot> {
+        let pool = self.begin_read(Token::new())?;
+        ops::check_cap(&*pool, self.options().max_pool_bytes, self.error_path())?;
+        ops::record_snapshot(&*pool)
     }
 
     /// Whole records in the pool (a partial trailing record is not counted).

@@ -14,6 +14,7 @@ use crate::entries::{Builder, Entries, EntryText, RawEntries, Span};
 use crate::error::{Error, Result};
 use crate::limits::MAX_UNIQUE_KEYS;
 use crate::record::{self, RawRecord, KEY_SIZE, RECORD_SIZE};
+use crate::snapshot::RecordSnapshot;
 use crate::store::medium::{Medium, MediumMut};
 
 /// Records per read: large enough for few syscalls, small enough to stay in
@@ -131,6 +132,17 @@ pub(crate) fn raw_records(m: &dyn Medium) -> Result<Vec<RawRecord>> {
         ControlFlow::Continue(())
     })?;
     Ok(out)
+}
+
+/// Every record in file order, as exact bytes in one buffer.
+pub(crate) fn record_snapshot(m: &dyn Medium) -> Result<RecordSnapshot> {
+    let mut snapshot = RecordSnapshot::default();
+    for_each_record(m, |_, slot| {
+        let (key, value) = record::split_slot(slot);
+        snapshot.push(record::field_text(key), record::field_text(value));
+        ControlFlow::Continue(())
+    })?;
+    Ok(snapshot)
 }
 
 /// Distinct keys in the pool.

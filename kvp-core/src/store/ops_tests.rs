@@ -301,6 +301,18 @@ fn entries_keep_the_last_value_of_each_key_as_defined() {
     assert_eq!(&entries["c"], "bad \u{fffd} value");
     assert_eq!(&entries["k3"], "199");
     assert!(!entries.keys().any(|k| k.starts_with("bad")));
+    // The snapshot holds every record, as raw_records does.
+    let snapshot = record_snapshot(&pool).unwrap();
+    let raw = raw_records(&pool).unwrap();
+    assert_eq!(snapshot.len(), raw.len());
+    assert!(snapshot
+        .iter()
+        .eq(raw.iter().map(|r| (&r.key[..], &r.value[..]))));
+    assert_eq!(
+        snapshot.get(9),
+        Some((&b"b"[..], &b"third b: the key ends at its NUL"[..]))
+    );
+    assert_eq!(snapshot.get(raw.len()), None);
     // A second call on the same thread reuses the scratch: same result.
     assert_eq!(super::entries(&pool).unwrap(), entries);
 }
