@@ -90,6 +90,13 @@ pub fn decode_lossy(text: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// `text` as a `String`, as [`decode_lossy`] gives it, reusing the vector
+/// when it is valid UTF-8 (no copy).
+pub fn into_text(text: Vec<u8>) -> String {
+    String::from_utf8(text)
+        .unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned())
+}
+
 /// Whether a key field holds exactly `key`: the bytes match and are followed
 /// by a NUL or by the end of the field. No decoding, no allocation. A key
 /// that contains a NUL matches nothing: a field's text ends at its first
@@ -185,6 +192,8 @@ mod tests {
             );
         }
         assert!(matches!(decode_lossy(b"valid"), Cow::Borrowed("valid")));
+        assert_eq!(into_text(b"a\xffb".to_vec()), "a\u{fffd}b");
+        assert_eq!(into_text("Z\u{fc}rich".into()), "Z\u{fc}rich");
     }
 
     #[test]

@@ -125,13 +125,6 @@ fn key_text<'py>(py: Python<'py>, key: &[u8]) -> PyResult<Bound<'py, PyString>> 
     }
 }
 
-fn text(value: Vec<u8>) -> String {
-    match String::from_utf8(value) {
-        Ok(text) => text,
-        Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned(),
-    }
-}
-
 #[pymethods]
 impl NativePool {
     /// Opens `path`, or pool number `pool` in `directory` (None means
@@ -256,7 +249,7 @@ impl NativePool {
 
     /// The value of the last record whose key is exactly `key`, as text.
     fn read_raw(&self, py: Python<'_>, key: &[u8]) -> PyResult<Option<String>> {
-        Ok(self.run(py, |s| s.read_raw(key))?.map(text))
+        Ok(self.run(py, |s| s.read_raw(key))?.map(record::into_text))
     }
 
     /// Removes every record whose key is exactly `key`; returns how many.
@@ -285,7 +278,7 @@ impl NativePool {
         let records = self.run(py, |s| s.raw_records())?;
         records
             .into_iter()
-            .map(|r| Ok((key_text(py, &r.key)?, text(r.value))))
+            .map(|r| Ok((key_text(py, &r.key)?, record::into_text(r.value))))
             .collect()
     }
 

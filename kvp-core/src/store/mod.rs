@@ -119,9 +119,7 @@ pub trait KvpStore: Backend {
     /// The value of the last record holding `key`, or `None`. Invalid UTF-8
     /// in the value is replaced with U+FFFD.
     fn read(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .read_raw(key.as_bytes())?
-            .map(|v| record::decode_lossy(&v).into_owned()))
+        Ok(self.read_raw(key.as_bytes())?.map(record::into_text))
     }
 
     /// The exact value bytes of the last record holding `key`.

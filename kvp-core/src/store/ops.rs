@@ -168,9 +168,8 @@ pub(crate) fn entries(m: &dyn Medium) -> Result<Entries> {
 }
 
 /// The scratch vectors of [`last_of_each_key`], kept between calls by
-/// each thread, so that a call allocates nothing large before its text: a
-/// large allocation first makes malloc merge the small blocks the last
-/// result freed.
+/// each thread, so that a call does not allocate and grow them anew: only
+/// the table it returns is allocated.
 #[derive(Default)]
 struct EntryScratch {
     in_file_order: Vec<Span>,
